@@ -1,0 +1,1 @@
+# agent/: nothing is built here yet.

@@ -1,0 +1,1 @@
+# config/: nothing is built here yet.

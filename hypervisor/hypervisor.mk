@@ -1,0 +1,1 @@
+# hypervisor/: nothing is built here yet.

@@ -1,0 +1,1 @@
+# packaging/: dependency installer, install rules. Guest image rules come later.

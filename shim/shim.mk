@@ -1,0 +1,1 @@
+# shim/: nothing is built here yet.
