@@ -46,6 +46,9 @@ endif
 BASE_LDFLAGS := -pie -pthread -Wl,-z,relro,-z,now $(BASE_LDFLAGS_SAN)
 
 PROTOBUF_C_LIBS := $(shell $(PKG_CONFIG) --libs libprotobuf-c 2>/dev/null || echo -lprotobuf-c)
+# System libraries used by some layer (json-c, libcurl, libseccomp, libcap-ng);
+# layers append to it.
+SYSTEM_LIBS :=
 
 # Compile flags for project code, and for generated code (which we do not
 # hold to our own warning set).

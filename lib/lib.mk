@@ -16,3 +16,7 @@ $(LIBKATA): $(LIB_OBJS)
 
 # Link order for programs using lib/: project archive, then generated protos.
 LIBKATA_LINK := $(LIBKATA) $(PROTOS_LIB) $(PROTOBUF_C_LIBS)
+
+# Every layer prepends its archive, so PROJECT_LIBS lists them top layer
+# first, the order a static link needs; test programs link all of them.
+PROJECT_LIBS := $(LIBKATA)

@@ -38,4 +38,3 @@ $(PROTOS_LIB): $(PROTO_OBJS)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-.SECONDARY: $(PROTO_SRCS) $(PROTO_HDRS)

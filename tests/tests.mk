@@ -14,9 +14,11 @@ TEST_PROGS += $(TEST_BINS)
 TEST_SUPPORT_SRCS := $(sort $(wildcard tests/support/*.c))
 TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(O)/%.o)
 
-$(O)/tests/%: $(O)/tests/%.o $(HARNESS_OBJ) $(TEST_SUPPORT_OBJS) $(LIBKATA) $(PROTOS_LIB)
+# Test programs link every project archive (top layer first) and the system
+# libraries any layer uses; a program can add more with LDLIBS_<path>.
+$(O)/tests/%: $(O)/tests/%.o $(HARNESS_OBJ) $(TEST_SUPPORT_OBJS) $(PROJECT_LIBS) $(PROTOS_LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(HARNESS_OBJ) $(TEST_SUPPORT_OBJS) $(LIBKATA_LINK) $(LDLIBS_$(subst /,_,$(patsubst $(O)/%,%,$@)))
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(HARNESS_OBJ) $(TEST_SUPPORT_OBJS) $(PROJECT_LIBS) $(PROTOS_LIB) $(PROTOBUF_C_LIBS) $(SYSTEM_LIBS) $(LDLIBS_$(subst /,_,$(patsubst $(O)/%,%,$@)))
 
 -include tests/interop/interop.mk
 -include tests/fuzz/fuzz.mk

@@ -110,6 +110,8 @@ int ttrpc_frame_reader_fill(struct ttrpc_frame_reader *r, int fd)
 
 void ttrpc_frame_reader_push(struct ttrpc_frame_reader *r, const uint8_t *data, size_t len)
 {
+    if (len == 0)
+        return;
     reserve(r, len);
     memcpy(r->buf + r->end, data, len);
     r->end += len;

@@ -29,10 +29,14 @@ fuzz:
 	$(MAKE) O=$(O)-fuzz CC=clang SANITIZE=address,undefined,fuzzer-no-link fuzz-run
 
 fuzz-run: $(FUZZ_LIBFUZZERS)
-	$(Q)set -e; for t in $(FUZZ_NAMES); do \
-		mkdir -p $(O)/corpus/$$t; \
+	$(Q)for t in $(FUZZ_NAMES); do \
+		mkdir -p $(O)/corpus/$$t $(O)/artifacts/$$t; \
 		echo "  FUZZ    $$t for $(FUZZ_SECONDS)s"; \
-		$(O)/tests/fuzz/libfuzzer_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+		if ! $(O)/tests/fuzz/libfuzzer_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 			-timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
-			$(O)/corpus/$$t tests/fuzz/corpus/$$t 2>&1 | tail -n 12; \
+			-artifact_prefix=$(O)/artifacts/$$t/ \
+			$(O)/corpus/$$t tests/fuzz/corpus/$$t > $(O)/artifacts/$$t/log 2>&1; then \
+			tail -n 40 $(O)/artifacts/$$t/log; echo "fuzz target $$t failed"; exit 1; \
+		fi; \
+		grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done)' $(O)/artifacts/$$t/log || true; \
 	done
