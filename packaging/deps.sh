@@ -5,9 +5,10 @@
 set -eu
 
 build_pkgs="make gcc clang pkg-config protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
-    libjson-c-dev libcurl4-openssl-dev libseccomp-dev libcap-ng-dev"
+    libjson-c-dev libcurl4-openssl-dev libseccomp-dev libcap-ng-dev nettle-dev
+    cpio kmod lz4 zstd xz-utils binutils"
 test_pkgs="libclang-rt-14-dev libfuzzer-14-dev golang-go golang-github-containerd-ttrpc-dev
-    containerd runc python3"
+    containerd runc python3 busybox-static qemu-system-x86"
 
 case "${1:-all}" in
 build) want="$build_pkgs" ;;

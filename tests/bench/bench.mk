@@ -3,13 +3,12 @@
 # table and "BENCH <name> <value> <unit>" lines (docs/performance.md).
 
 TTRPC_BENCH := $(O)/tests/bench/ttrpc_bench
-TTRPC_BENCH_OBJS := $(O)/tests/bench/ttrpc_bench.o $(O)/tests/support/echo_service.o
 
 all: $(TTRPC_BENCH)
 
-$(TTRPC_BENCH): $(TTRPC_BENCH_OBJS) $(LIBKATA) $(PROTOS_LIB)
+$(TTRPC_BENCH): $(O)/tests/bench/ttrpc_bench.o $(TEST_LINK_DEPS)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(TTRPC_BENCH_OBJS) $(LIBKATA_LINK)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(TEST_LINK)
 
 .PHONY: bench
 bench: $(TTRPC_BENCH) $(if $(filter $(TTRPCPEER),$(TEST_EXTRA_DEPS)),$(TTRPCPEER))

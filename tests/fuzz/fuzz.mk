@@ -16,13 +16,13 @@ $(O)/tests/fuzz/replay_%.o: tests/fuzz/replay.c | $(PROTO_HDRS)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_PROJECT) -DDEFAULT_CORPUS='"$(abspath tests/fuzz/corpus/$*)"' -c -o $@ $<
 
-$(O)/tests/fuzz/replay_%: $(O)/tests/fuzz/replay_%.o $(O)/tests/fuzz/fuzz_%.o $(TEST_SUPPORT_OBJS) $(LIBKATA) $(PROTOS_LIB)
+$(O)/tests/fuzz/replay_%: $(O)/tests/fuzz/replay_%.o $(O)/tests/fuzz/fuzz_%.o $(TEST_LINK_DEPS)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(O)/tests/fuzz/fuzz_$*.o $(TEST_SUPPORT_OBJS) $(LIBKATA_LINK)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(O)/tests/fuzz/fuzz_$*.o $(TEST_LINK)
 
-$(O)/tests/fuzz/libfuzzer_%: $(O)/tests/fuzz/fuzz_%.o $(TEST_SUPPORT_OBJS) $(LIBKATA) $(PROTOS_LIB)
+$(O)/tests/fuzz/libfuzzer_%: $(O)/tests/fuzz/fuzz_%.o $(TEST_LINK_DEPS)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(TEST_SUPPORT_OBJS) $(LIBKATA_LINK)
+	$(Q)$(CC) $(LDFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(TEST_LINK)
 
 .PHONY: fuzz fuzz-run
 fuzz:

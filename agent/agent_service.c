@@ -1,0 +1,255 @@
+/* Glue: grpc.Health and the sandbox/guest RPCs of grpc.AgentService, plus
+ * registration (see agent/agent_service.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "agent/agent_service-internal.h"
+#include "agent/agent_service.h"
+#include "agent/sandbox.h"
+#include "google/protobuf/empty.pb-c.h"
+#include "kata/health.pb-c.h"
+#include "lib/log.h"
+#include "lib/workpool.h"
+#include "lib/xalloc.h"
+
+#define AGENT_VERSION "0.1.0"
+
+bool agent_policy_allow(const struct ttrpc_call *call)
+{
+    (void)call;
+    return true;
+}
+
+void agent_service_fail(struct ttrpc_call *call, const struct err *e)
+{
+    int code = e && e->code ? e->code : -EIO;
+    ttrpc_call_fail(call, ttrpc_code_from_errno(code), "%s", err_msg(e));
+}
+
+void agent_service_reply_empty(struct ttrpc_call *call)
+{
+    Google__Protobuf__Empty out = GOOGLE__PROTOBUF__EMPTY__INIT;
+    ttrpc_call_reply(call, &out.base);
+}
+
+#define POLICY(call)                                                                               \
+    do {                                                                                           \
+        if (!agent_policy_allow(call)) {                                                           \
+            ttrpc_call_fail(call, TTRPC_PERMISSION_DENIED, "%s is blocked by policy",              \
+                            ttrpc_call_method(call));                                              \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+static void health_check(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+{
+    Grpc__HealthCheckResponse out = GRPC__HEALTH_CHECK_RESPONSE__INIT;
+    (void)msg, (void)userdata;
+    out.status = GRPC__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+    ttrpc_call_reply(call, &out.base);
+}
+
+static void health_version(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+{
+    Grpc__VersionCheckResponse out = GRPC__VERSION_CHECK_RESPONSE__INIT;
+    (void)msg, (void)userdata;
+    out.grpc_version = (char *)"";
+    out.agent_version = (char *)AGENT_VERSION;
+    ttrpc_call_reply(call, &out.base);
+}
+
+static void create_sandbox(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+{
+    const Grpc__CreateSandboxRequest *req = (const Grpc__CreateSandboxRequest *)msg;
+    struct err e = ERR_INIT;
+    POLICY(call);
+    for (size_t i = 0; i < req->n_storages; i++)
+        log_warn("CreateSandbox: storage driver %s for %s is not handled yet (issue 7)",
+                 req->storages[i]->driver, req->storages[i]->mount_point);
+    if (sandbox_create(userdata, req->sandbox_id, req->hostname, req->dns, req->n_dns, &e) < 0)
+        return agent_service_fail(call, &e);
+    agent_service_reply_empty(call);
+}
+
+static void destroy_sandbox(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+{
+    struct err e = ERR_INIT;
+    (void)msg;
+    POLICY(call);
+    if (sandbox_destroy(userdata, &e) < 0)
+        return agent_service_fail(call, &e);
+    agent_service_reply_empty(call);
+}
+
+static void get_guest_details(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+{
+    const Grpc__GuestDetailsRequest *req = (const Grpc__GuestDetailsRequest *)msg;
+    Grpc__GuestDetailsResponse out = GRPC__GUEST_DETAILS_RESPONSE__INIT;
+    Grpc__AgentDetails details = GRPC__AGENT_DETAILS__INIT;
+    (void)userdata;
+    POLICY(call);
+    if (req->mem_block_size)
+        out.mem_block_size_bytes = sandbox_mem_block_size();
+    details.version = (char *)AGENT_VERSION;
+    details.init_daemon = getpid() == 1;
+    details.supports_seccomp = true;
+    out.agent_details = &details;
+    out.support_mem_hotplug_probe = false;
+    ttrpc_call_reply(call, &out.base);
+}
+
+static void set_guest_date_time(struct ttrpc_call *call, const ProtobufCMessage *msg,
+                                void *userdata)
+{
+    const Grpc__SetGuestDateTimeRequest *req = (const Grpc__SetGuestDateTimeRequest *)msg;
+    struct err e = ERR_INIT;
+    (void)userdata;
+    POLICY(call);
+    if (sandbox_set_time(req->sec, req->usec, &e) < 0)
+        return agent_service_fail(call, &e);
+    agent_service_reply_empty(call);
+}
+
+static void get_metrics(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+{
+    Grpc__Metrics out = GRPC__METRICS__INIT;
+    (void)msg;
+    POLICY(call);
+    out.metrics = sandbox_metrics(userdata);
+    ttrpc_call_reply(call, &out.base);
+    free(out.metrics);
+}
+
+/* CopyFile writes on the pool: a 1 MiB chunk to slow storage must not
+ * stall the loop. The request stays valid until the call is finished. */
+struct copy_job {
+    struct ttrpc_call *call;
+    const char *base;
+    struct sandbox_copy_file req;
+    struct err e;
+    int r;
+};
+
+static void copy_work(void *userdata)
+{
+    struct copy_job *j = userdata;
+    j->r = sandbox_copy_file(j->base, &j->req, &j->e);
+}
+
+static void copy_done(void *userdata)
+{
+    struct copy_job *j = userdata;
+    if (j->r < 0)
+        agent_service_fail(j->call, &j->e);
+    else
+        agent_service_reply_empty(j->call);
+    free(j);
+}
+
+static void copy_file(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+{
+    const Grpc__CopyFileRequest *req = (const Grpc__CopyFileRequest *)msg;
+    struct agent *a = userdata;
+    struct err e = ERR_INIT;
+    POLICY(call);
+    if (sandbox_copy_file_check(a->shared_dir, req->path, &e) < 0)
+        return agent_service_fail(call, &e);
+    if (req->offset < 0 || req->file_size < 0)
+        return ttrpc_call_fail(call, TTRPC_INVALID_ARGUMENT, "offset: must not be negative");
+    struct copy_job *j = xnew(struct copy_job, 1);
+    j->call = call;
+    j->base = a->shared_dir;
+    j->req = (struct sandbox_copy_file){req->path,     req->file_size, req->offset,
+                                        req->file_mode, req->dir_mode,  req->uid,
+                                        req->gid,       req->data.data, req->data.len};
+    int r = workpool_submit(a->pool, copy_work, copy_done, j);
+    if (r < 0) {
+        free(j);
+        ttrpc_call_fail_errno(call, r, "CopyFile: cannot queue the write");
+    }
+}
+
+static void get_oom_done(struct agent_oom_req *req, const char *container_id);
+
+struct oom_ctx {
+    struct agent_oom_req req;
+    struct ttrpc_call *call;
+};
+
+static void get_oom_done(struct agent_oom_req *req, const char *container_id)
+{
+    struct oom_ctx *x = list_entry(req, struct oom_ctx, req);
+    if (!container_id) {
+        ttrpc_call_fail(x->call, TTRPC_UNAVAILABLE, "the agent is shutting down");
+    } else {
+        Grpc__OOMEvent out = GRPC__OOMEVENT__INIT;
+        out.container_id = (char *)container_id;
+        ttrpc_call_reply(x->call, &out.base);
+    }
+    free(x);
+}
+
+static void get_oom_cancel(struct ttrpc_call *call, void *userdata)
+{
+    struct oom_ctx *x = userdata;
+    agent_oom_cancel(&x->req);
+    ttrpc_call_fail(call, TTRPC_CANCELLED, "GetOOMEvent cancelled");
+    free(x);
+}
+
+static void get_oom_event(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+{
+    (void)msg;
+    POLICY(call);
+    struct oom_ctx *x = xnew(struct oom_ctx, 1);
+    x->call = call;
+    x->req.done = get_oom_done;
+    ttrpc_call_on_cancel(call, get_oom_cancel, x);
+    agent_oom_wait(userdata, &x->req);
+}
+
+static const struct agent_handler sandbox_handlers[] = {
+    {"CreateSandbox", create_sandbox},
+    {"DestroySandbox", destroy_sandbox},
+    {"GetGuestDetails", get_guest_details},
+    {"SetGuestDateTime", set_guest_date_time},
+    {"GetMetrics", get_metrics},
+    {"CopyFile", copy_file},
+    {"GetOOMEvent", get_oom_event},
+    {NULL, NULL},
+};
+
+static int set_handlers(const ProtobufCServiceDescriptor *svc, ttrpc_handler_fn *fns,
+                        const struct agent_handler *table)
+{
+    for (; table->method; table++) {
+        const ProtobufCMethodDescriptor *m =
+            protobuf_c_service_descriptor_get_method_by_name(svc, table->method);
+        if (!m)
+            return -ENOENT;
+        fns[m - svc->methods] = table->fn;
+    }
+    return 0;
+}
+
+int agent_service_register(struct agent *a, struct ttrpc_server *server)
+{
+    const ProtobufCServiceDescriptor *svc = &grpc__agent_service__descriptor;
+    const ProtobufCServiceDescriptor *health = &grpc__health__descriptor;
+    _cleanup_free_ ttrpc_handler_fn *fns = xnew(ttrpc_handler_fn, svc->n_methods);
+    _cleanup_free_ ttrpc_handler_fn *hfns = xnew(ttrpc_handler_fn, health->n_methods);
+    int r;
+
+    if ((r = set_handlers(svc, fns, sandbox_handlers)) < 0 ||
+        (r = set_handlers(svc, fns, agent_service_container_handlers)) < 0)
+        return r;
+    static const struct agent_handler health_handlers[] = {
+        {"Check", health_check}, {"Version", health_version}, {NULL, NULL}};
+    if ((r = set_handlers(health, hfns, health_handlers)) < 0)
+        return r;
+    if ((r = ttrpc_server_register(server, svc, fns, a)) < 0)
+        return r;
+    return ttrpc_server_register(server, health, hfns, a);
+}

@@ -1,0 +1,36 @@
+/* Sandbox- and guest-level operations that need no container: CopyFile
+ * below the shared directory, guest details, the clock, agent metrics.
+ * sandbox_copy_file() may block (it writes a file) and is meant for a
+ * worker thread; the rest are quick. Errors: negative errno + struct err
+ * (-EPERM for a path outside the shared directory, -EINVAL for "..").
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct agent;
+struct err;
+
+struct sandbox_copy_file {
+    const char *path;
+    int64_t file_size, offset;
+    uint32_t file_mode, dir_mode;
+    int32_t uid, gid;
+    const void *data;
+    size_t size;
+};
+
+/* Checks the path (no I/O beyond lstat of nothing): call on the loop. */
+int sandbox_copy_file_check(const char *base, const char *path, struct err *e);
+int sandbox_copy_file(const char *base, const struct sandbox_copy_file *req, struct err *e);
+
+int sandbox_create(struct agent *a, const char *sandbox_id, const char *hostname,
+                   char *const *dns, size_t n_dns, struct err *e);
+int sandbox_destroy(struct agent *a, struct err *e);
+
+uint64_t sandbox_mem_block_size(void);
+int sandbox_set_time(int64_t sec, int64_t usec, struct err *e);
+/* Prometheus text (heap string). */
+char *sandbox_metrics(struct agent *a);

@@ -1,0 +1,316 @@
+/* Process stdio: pipes or a pty, read on demand (see agent/stdio.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "agent/stdio.h"
+#include "lib/compiler.h"
+#include "lib/loop.h"
+#include "lib/xalloc.h"
+
+#define TTY_DRAIN_NS (500ULL * 1000 * 1000)
+#define READ_MAX (1U << 20)
+
+struct stream {
+    struct stdio *owner;
+    int fd;
+    struct loop_source *src;
+    struct list_node reads;
+    unsigned n_reads;
+    bool eof;
+};
+
+struct stdio {
+    struct loop *loop;
+    bool tty;
+    int child[3];
+    int stdin_fd; /* pipe write end, or the master (tty) */
+    bool stdin_closed;
+    struct loop_source *stdin_src;
+    struct stdio_write *pending_write;
+    bool close_after_write;
+    struct stream out, err; /* tty: only out is used */
+    bool exited;
+    struct loop_source *drain_timer;
+};
+
+static void stream_init(struct stdio *owner, struct stream *st, int fd)
+{
+    st->owner = owner;
+    st->fd = fd;
+    list_init(&st->reads);
+}
+
+int stdio_new(struct loop *loop, bool tty, unsigned rows, unsigned cols, struct stdio **ret)
+{
+    struct stdio *s = xnew(struct stdio, 1);
+    s->loop = loop;
+    s->tty = tty;
+    s->child[0] = s->child[1] = s->child[2] = -1;
+    s->stdin_fd = -1;
+    stream_init(s, &s->out, -1);
+    stream_init(s, &s->err, -1);
+    if (tty) {
+        int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+        if (m < 0)
+            goto fail;
+        s->out.fd = m;
+        if (grantpt(m) < 0 || unlockpt(m) < 0)
+            goto fail;
+        int slave = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0)
+            goto fail;
+        s->child[0] = slave;
+        s->child[1] = fcntl(slave, F_DUPFD_CLOEXEC, 3);
+        s->child[2] = fcntl(slave, F_DUPFD_CLOEXEC, 3);
+        if (s->child[1] < 0 || s->child[2] < 0)
+            goto fail;
+        s->stdin_fd = m;
+        if (rows && cols)
+            stdio_resize(s, rows, cols);
+    } else {
+        int in[2], out[2], err[2];
+        if (pipe2(in, O_CLOEXEC) < 0)
+            goto fail;
+        s->child[0] = in[0];
+        s->stdin_fd = in[1];
+        if (pipe2(out, O_CLOEXEC) < 0)
+            goto fail;
+        s->child[1] = out[1];
+        s->out.fd = out[0];
+        if (pipe2(err, O_CLOEXEC) < 0)
+            goto fail;
+        s->child[2] = err[1];
+        s->err.fd = err[0];
+        fcntl(s->stdin_fd, F_SETFL, O_NONBLOCK);
+        fcntl(s->out.fd, F_SETFL, O_NONBLOCK);
+        fcntl(s->err.fd, F_SETFL, O_NONBLOCK);
+    }
+    *ret = s;
+    return 0;
+fail:;
+    int r = -errno;
+    stdio_free(s);
+    return r;
+}
+
+static void stream_done(struct stream *st, bool close_fd)
+{
+    struct list_node *n;
+    while ((n = list_pop(&st->reads))) {
+        struct stdio_read *req = list_entry(n, struct stdio_read, node);
+        req->done(req, 0, NULL, 0);
+    }
+    st->n_reads = 0;
+    st->src = loop_source_free(st->src);
+    if (close_fd)
+        st->fd = fd_close(st->fd);
+}
+
+struct stdio *stdio_free(struct stdio *s)
+{
+    if (!s)
+        return NULL;
+    stdio_child_done(s);
+    if (s->pending_write) {
+        struct stdio_write *w = TAKE_PTR(s->pending_write);
+        w->done(w, -EPIPE, w->written);
+    }
+    s->stdin_src = loop_source_free(s->stdin_src);
+    s->drain_timer = loop_source_free(s->drain_timer);
+    stream_done(&s->out, true);
+    stream_done(&s->err, true);
+    if (!s->tty)
+        fd_close(s->stdin_fd);
+    free(s);
+    return NULL;
+}
+
+void stdio_child_fds(const struct stdio *s, int ret_fds[3])
+{
+    memcpy(ret_fds, s->child, sizeof(s->child));
+}
+
+void stdio_child_done(struct stdio *s)
+{
+    for (int i = 0; i < 3; i++)
+        s->child[i] = fd_close(s->child[i]);
+}
+
+bool stdio_is_tty(const struct stdio *s)
+{
+    return s->tty;
+}
+
+/* Answers parked reads while data (or EOF) is there; returns true when
+ * reads are still parked and the fd must be watched. */
+static bool stream_pump(struct stream *st)
+{
+    while (!list_empty(&st->reads)) {
+        struct stdio_read *req = list_entry(st->reads.next, struct stdio_read, node);
+        size_t max = MIN(MAX(req->max, (size_t)1), (size_t)READ_MAX);
+        _cleanup_free_ uint8_t *buf = NULL;
+        ssize_t n = 0;
+        if (!st->eof) {
+            buf = xmalloc(max);
+            do
+                n = read(st->fd, buf, max);
+            while (n < 0 && errno == EINTR);
+            if (n < 0 && errno == EAGAIN)
+                return true;
+            /* EIO: the pty slave is gone, which is EOF for a tty. */
+            if (n <= 0) {
+                st->eof = true;
+                n = 0;
+            }
+        }
+        list_unlink(&req->node);
+        st->n_reads--;
+        req->done(req, 0, buf, (size_t)n);
+    }
+    return false;
+}
+
+static void stream_update(struct stream *st);
+
+static void stream_readable(struct loop_source *src, int fd, uint32_t revents, void *userdata)
+{
+    (void)src, (void)fd, (void)revents;
+    stream_update(userdata);
+}
+
+static void stream_update(struct stream *st)
+{
+    bool want = stream_pump(st);
+    if (want && !st->src) {
+        if (loop_add_io(st->owner->loop, st->fd, EPOLLIN, stream_readable, st, &st->src) < 0) {
+            st->eof = true;
+            stream_pump(st);
+        }
+    } else if (!want && st->src) {
+        st->src = loop_source_free(st->src);
+    }
+}
+
+static void drain_expired(struct loop_source *src, void *userdata)
+{
+    struct stdio *s = userdata;
+    (void)src;
+    s->out.eof = true;
+    stream_update(&s->out);
+}
+
+int stdio_read(struct stdio *s, bool err_stream, struct stdio_read *req)
+{
+    struct stream *st = (s->tty || !err_stream) ? &s->out : &s->err;
+    list_init(&req->node);
+    if (st->n_reads >= STDIO_MAX_PENDING_READS)
+        return -EBUSY;
+    list_append(&st->reads, &req->node);
+    st->n_reads++;
+    stream_update(st);
+    return 0;
+}
+
+void stdio_read_cancel(struct stdio_read *req)
+{
+    /* The owning stream only counts parked reads; a stale count just makes
+     * the bound a little tighter until the stream is freed. */
+    list_unlink(&req->node);
+}
+
+static void write_pump(struct stdio *s);
+
+static void stdin_writable(struct loop_source *src, int fd, uint32_t revents, void *userdata)
+{
+    (void)src, (void)fd, (void)revents;
+    write_pump(userdata);
+}
+
+static void write_pump(struct stdio *s)
+{
+    struct stdio_write *w = s->pending_write;
+    while (w && w->written < w->size) {
+        ssize_t n = write(s->stdin_fd, w->data + w->written, w->size - w->written);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            if (!s->stdin_src &&
+                loop_add_io(s->loop, s->stdin_fd, EPOLLOUT, stdin_writable, s, &s->stdin_src) < 0)
+                break;
+            return;
+        }
+        if (n <= 0) {
+            s->pending_write = NULL;
+            s->stdin_src = loop_source_free(s->stdin_src);
+            w->done(w, -EPIPE, w->written);
+            return;
+        }
+        w->written += (size_t)n;
+    }
+    s->stdin_src = loop_source_free(s->stdin_src);
+    s->pending_write = NULL;
+    if (w)
+        w->done(w, 0, w->written);
+    if (s->close_after_write)
+        stdio_close_stdin(s);
+}
+
+int stdio_write(struct stdio *s, struct stdio_write *req)
+{
+    if (s->stdin_closed)
+        return -EPIPE;
+    if (s->pending_write)
+        return -EBUSY;
+    req->written = 0;
+    s->pending_write = req;
+    write_pump(s);
+    return 0;
+}
+
+void stdio_write_cancel(struct stdio *s, struct stdio_write *req)
+{
+    if (s->pending_write == req) {
+        s->pending_write = NULL;
+        s->stdin_src = loop_source_free(s->stdin_src);
+    }
+}
+
+int stdio_close_stdin(struct stdio *s)
+{
+    if (s->pending_write) {
+        s->close_after_write = true;
+        return 0;
+    }
+    if (s->stdin_closed)
+        return 0;
+    s->stdin_closed = true;
+    if (s->tty) {
+        /* A pty has no half-close: send the EOF character (^D), as
+         * Kata does. */
+        static const char eot = 4;
+        ssize_t _unused_ n = write(s->stdin_fd, &eot, 1);
+    } else {
+        s->stdin_fd = fd_close(s->stdin_fd);
+    }
+    return 0;
+}
+
+int stdio_resize(struct stdio *s, unsigned rows, unsigned cols)
+{
+    if (!s->tty)
+        return -ENOTTY;
+    struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+    return ioctl(s->out.fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
+}
+
+void stdio_process_exited(struct stdio *s)
+{
+    s->exited = true;
+    if (s->tty && !s->drain_timer)
+        loop_add_timer(s->loop, loop_now() + TTY_DRAIN_NS, drain_expired, s, &s->drain_timer);
+}

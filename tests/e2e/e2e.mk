@@ -1,0 +1,46 @@
+# tests/e2e/: real QEMU (TCG here, KVM where it works) with the guest kernel
+# from packaging/guest. Every tests/e2e/test_*.c is a test program; they run
+# in `make test` (each test skips with a reason when QEMU, the guest kernel or
+# a PID-1-capable agent is missing) and alone with `make e2e`.
+ifndef E2E_MK_INCLUDED
+E2E_MK_INCLUDED := 1
+
+E2E_SRCS := $(sort $(wildcard tests/e2e/test_*.c))
+E2E_BINS := $(E2E_SRCS:%.c=$(O)/%)
+E2E_INIT := $(O)/tests/e2e/e2e_init
+E2E_INITRD := $(O)/tests/e2e/e2e-initrd.img
+BOOT_BENCH := $(O)/tests/bench/boot_bench
+BOOT_BARE_INIT := $(O)/tests/bench/boot_init
+BOOT_BARE_INITRD := $(O)/tests/bench/bare-initrd.img
+
+TEST_PROGS += $(E2E_BINS)
+ifeq ($(GUEST),1)
+all: $(E2E_INITRD) $(BOOT_BARE_INITRD)
+endif
+all: $(BOOT_BENCH)
+
+# Static stand-in /init (agent/pid1.c + a serial echo) and the bench's
+# power-off /init; same kernel and module set as the real initrd.
+$(E2E_INIT): $(O)/tests/e2e/e2e_init.o $(O)/agent/pid1.o $(O)/lib/err.o
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -static-pie -o $@ $^
+$(BOOT_BARE_INIT): $(O)/tests/bench/boot_init.o
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -static-pie -o $@ $^
+
+$(E2E_INITRD): $(E2E_INIT) $(GUEST_KERNEL) packaging/guest/build-initrd.sh packaging/guest/modules.list
+	$(Q)packaging/guest/build-initrd.sh $(GUEST_DIR)/kernel.env $(E2E_INIT) $@ none 2>/dev/null
+$(BOOT_BARE_INITRD): $(BOOT_BARE_INIT) $(GUEST_KERNEL) packaging/guest/build-initrd.sh packaging/guest/modules.list
+	$(Q)packaging/guest/build-initrd.sh $(GUEST_DIR)/kernel.env $(BOOT_BARE_INIT) $@ none 2>/dev/null
+
+$(BOOT_BENCH): $(O)/tests/bench/boot_bench.o $(LIBHV) $(LIBKATA)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIBHV) $(LIBKATA) $(SYSTEM_LIBS)
+
+.PHONY: e2e bench-boot
+e2e: all
+	$(Q)O=$(O) tests/run-tests.sh $(E2E_BINS)
+bench-boot: all
+	O=$(O) tests/bench/boot
+
+endif
