@@ -40,3 +40,6 @@ install-guest:
 		install -m 0644 $(GUEST_INITRD) $(DESTDIR)$(KATA_SHARE_DIR)/kata-containers-initrd.img; \
 	else echo "install: no guest initrd built (see make output)"; fi
 
+
+# Default configuration files, generated from the schema by kata-runtime.
+-include packaging/config/config.mk

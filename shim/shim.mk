@@ -1,1 +1,3 @@
 # shim/: nothing is built here yet.
+-include shim/shim-v2.mk
+-include shim/kata-runtime/kata-runtime.mk

@@ -1,0 +1,224 @@
+/* OCI JSON to the agent's messages, rewritten for the guest; see
+ * agent_spec.h. Glue: the only shim file besides agent_client.c that
+ * touches grpc.Spec. */
+#include "shim/agent_spec.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/compiler.h"
+#include "lib/err.h"
+#include "lib/oci_spec_json.h"
+#include "lib/xalloc.h"
+#include "shim/agent_spec-internal.h"
+
+static void set_string(char **field, const char *value)
+{
+    if (*field && *field != protobuf_c_empty_string)
+        free(*field);
+    *field = xstrdup(value);
+}
+
+static void drop_message(void *field)
+{
+    ProtobufCMessage **m = field;
+
+    if (*m)
+        protobuf_c_message_free_unpacked(*m, NULL);
+    *m = NULL;
+}
+
+static bool ns_removed(const char *type)
+{
+    return strcmp(type, "network") == 0 || strcmp(type, "cgroup") == 0 ||
+           strcmp(type, "time") == 0;
+}
+
+/* Namespaces: the guest has its own network, cgroup and time namespaces;
+ * host paths mean nothing there; a PID namespace path means "share the
+ * sandbox's" (sandbox_pidns). */
+static void constrain_namespaces(Grpc__Linux *l, bool *sandbox_pidns)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < l->n_namespaces; i++) {
+        Grpc__LinuxNamespace *ns = l->namespaces[i];
+        bool drop = ns_removed(ns->type);
+        if (strcmp(ns->type, "pid") == 0 && ns->path && *ns->path) {
+            *sandbox_pidns = true;
+            drop = true;
+        }
+        if (drop) {
+            protobuf_c_message_free_unpacked(&ns->base, NULL);
+            continue;
+        }
+        if (ns->path && *ns->path)
+            set_string(&ns->path, "");
+        l->namespaces[k++] = ns;
+    }
+    l->n_namespaces = k;
+}
+
+static void constrain_resources(Grpc__LinuxResources *res)
+{
+    if (!res)
+        return;
+    for (size_t i = 0; i < res->n_devices; i++)
+        protobuf_c_message_free_unpacked(&res->devices[i]->base, NULL);
+    free(res->devices);
+    res->devices = NULL;
+    res->n_devices = 0;
+    drop_message(&res->pids);
+    drop_message(&res->blockio);
+    drop_message(&res->network);
+    if (res->cpu) {
+        set_string(&res->cpu->cpus, "");
+        set_string(&res->cpu->mems, "");
+    }
+}
+
+static void constrain(struct agent_spec *s, const char *cid, const char *guest_root)
+{
+    Grpc__Spec *spec = s->spec;
+    Grpc__Linux *l = spec->linux_;
+
+    drop_message(&spec->hooks);
+    if (!spec->root) {
+        spec->root = xnew(Grpc__Root, 1);
+        grpc__root__init(spec->root);
+    }
+    set_string(&spec->root->path, guest_root);
+    if (!l)
+        return;
+    drop_message(&l->seccomp);
+    constrain_resources(l->resources);
+    constrain_namespaces(l, &s->sandbox_pidns);
+    /* A systemd slice means nothing to the agent's cgroupfs driver. */
+    if (l->cgroupspath && strchr(l->cgroupspath, ':')) {
+        char path[512];
+        snprintf(path, sizeof(path), "/kata/%s", cid);
+        set_string(&l->cgroupspath, path);
+    }
+}
+
+static int finish(Grpc__Spec *spec, const char *cid, const char *guest_root,
+                  struct agent_spec **ret, struct err *e)
+{
+    struct agent_spec *s;
+
+    if (!spec->process) {
+        oci_spec_json_free(spec);
+        return err_set(e, -EINVAL, "OCI spec of %s has no process", cid);
+    }
+    s = xnew(struct agent_spec, 1);
+    s->spec = spec;
+    constrain(s, cid, guest_root);
+    *ret = s;
+    return 0;
+}
+
+int agent_spec_load(const char *config_path, const char *cid, const char *guest_root,
+                    struct agent_spec **ret_spec, struct err *e)
+{
+    Grpc__Spec *spec = NULL;
+    int r = oci_spec_json_load(config_path, &spec, e);
+
+    if (r < 0)
+        return r;
+    return finish(spec, cid, guest_root, ret_spec, e);
+}
+
+int agent_spec_parse(const char *json, size_t len, const char *cid, const char *guest_root,
+                     struct agent_spec **ret_spec, struct err *e)
+{
+    Grpc__Spec *spec = NULL;
+    int r = oci_spec_json_parse(json, len, &spec, e);
+
+    if (r < 0)
+        return r;
+    return finish(spec, cid, guest_root, ret_spec, e);
+}
+
+struct agent_spec *agent_spec_free(struct agent_spec *s)
+{
+    if (s) {
+        oci_spec_json_free(s->spec);
+        free(s);
+    }
+    return NULL;
+}
+
+/* Wraps a fragment into a whole spec ({"process": ...} or
+ * {"linux": {"resources": ...}}) so the one converter reads it. */
+static int convert_fragment(const void *json, size_t len, bool resources, struct agent_json **ret,
+                            struct err *e)
+{
+    struct json_tokener *tok = json_tokener_new();
+    struct json_object *frag, *root, *linux_;
+    Grpc__Spec *spec = NULL;
+    int r;
+
+    if (len > 1024 * 1024 || len > (size_t)INT32_MAX) {
+        json_tokener_free(tok);
+        return err_set(e, -E2BIG, "%s: JSON too large", resources ? "resources" : "process");
+    }
+    frag = json_tokener_parse_ex(tok, json, (int)len);
+    if (!frag || json_tokener_get_error(tok) != json_tokener_success ||
+        !json_object_is_type(frag, json_type_object)) {
+        json_tokener_free(tok);
+        json_object_put(frag);
+        return err_set(e, -EINVAL, "%s: not a JSON object", resources ? "resources" : "process");
+    }
+    json_tokener_free(tok);
+    root = json_object_new_object();
+    if (resources) {
+        linux_ = json_object_new_object();
+        json_object_object_add(linux_, "resources", frag);
+        json_object_object_add(root, "linux", linux_);
+    } else {
+        json_object_object_add(root, "process", frag);
+    }
+    r = oci_spec_json_from_json(root, &spec, e);
+    json_object_put(root);
+    if (r < 0)
+        return r;
+    struct agent_json *j = xnew(struct agent_json, 1);
+    j->holder = spec;
+    if (resources) {
+        if (!spec->linux_ || !spec->linux_->resources) {
+            agent_json_free(j);
+            return err_set(e, -EINVAL, "resources: empty");
+        }
+        j->resources = spec->linux_->resources;
+        constrain_resources(j->resources);
+    } else {
+        if (!spec->process || spec->process->n_args == 0) {
+            agent_json_free(j);
+            return err_set(e, -EINVAL, "process: no args");
+        }
+        j->process = spec->process;
+    }
+    *ret = j;
+    return 0;
+}
+
+int agent_json_process(const void *json, size_t len, struct agent_json **ret, struct err *e)
+{
+    return convert_fragment(json, len, false, ret, e);
+}
+
+int agent_json_resources(const void *json, size_t len, struct agent_json **ret, struct err *e)
+{
+    return convert_fragment(json, len, true, ret, e);
+}
+
+struct agent_json *agent_json_free(struct agent_json *j)
+{
+    if (j) {
+        oci_spec_json_free(j->holder);
+        free(j);
+    }
+    return NULL;
+}

@@ -1,0 +1,229 @@
+/* Host folders shared with the guest; see share.h. */
+#include "shim/share.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/compiler.h"
+#include "lib/err.h"
+#include "lib/xalloc.h"
+#include "shim/shim.h"
+
+#define GUEST_SHARED "/run/kata-containers/shared/containers"
+
+int share_path(const char *sid, const char *suffix, char *buf, size_t size)
+{
+    int r = snprintf(buf, size, "%s/%s%s%s", SHIM_SHARED_ROOT, sid, suffix ? "/" : "",
+                     suffix ? suffix : "");
+    return r < 0 || (size_t)r >= size ? -ENAMETOOLONG : 0;
+}
+
+int share_guest_rootfs(const char *sid, const char *cid, bool guest_sees_host, char *buf,
+                       size_t size)
+{
+    int r;
+
+    if (guest_sees_host) {
+        char dir[PATH_MAX];
+        r = share_path(sid, "shared", dir, sizeof(dir));
+        if (r < 0)
+            return r;
+        r = snprintf(buf, size, "%s/%s/rootfs", dir, cid);
+    } else {
+        r = snprintf(buf, size, "%s/%s/rootfs", GUEST_SHARED, cid);
+    }
+    return r < 0 || (size_t)r >= size ? -ENAMETOOLONG : 0;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+    char tmp[PATH_MAX];
+
+    if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    return mkdir(tmp, mode) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+int share_umount_all(const char *path)
+{
+    for (int i = 0; i < 64; i++) {
+        if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+            return errno == EINVAL || errno == ENOENT ? 0 : -errno;
+    }
+    return -EBUSY;
+}
+
+static bool is_mount_point(const char *path)
+{
+    struct stat a, b;
+    char parent[PATH_MAX];
+
+    if (snprintf(parent, sizeof(parent), "%s/..", path) >= (int)sizeof(parent))
+        return false;
+    return stat(path, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
+}
+
+int share_setup(const char *sid, struct err *e)
+{
+    char mounts[PATH_MAX], shared[PATH_MAX];
+    int r;
+
+    if (share_path(sid, "mounts", mounts, sizeof(mounts)) < 0 ||
+        share_path(sid, "shared", shared, sizeof(shared)) < 0)
+        return err_set(e, -ENAMETOOLONG, "sandbox id too long");
+    if ((r = mkdir_p(mounts, 0700)) < 0 || (r = mkdir_p(shared, 0700)) < 0)
+        return err_set(e, r, "create %s: %s", mounts, strerror(-r));
+    if (is_mount_point(shared))
+        return 0;
+    /* mounts/ becomes a shared mount so later mounts below it propagate to
+     * the read-only, slave view in shared/ (Kata's fs_share_linux.go). */
+    if (mount(mounts, mounts, NULL, MS_BIND, NULL) < 0 ||
+        mount(NULL, mounts, NULL, MS_SHARED, NULL) < 0 ||
+        mount(mounts, shared, NULL, MS_BIND, NULL) < 0 ||
+        mount(NULL, shared, NULL, MS_SLAVE, NULL) < 0 ||
+        mount(NULL, shared, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0) {
+        r = -errno;
+        share_umount_all(shared);
+        share_umount_all(mounts);
+        return err_set(e, r, "set up shared folder %s: %s", shared, strerror(-r));
+    }
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    if (remove(path) < 0 && errno != ENOENT)
+        return 0; /* keep going; a busy entry is reported by the final rmdir */
+    return 0;
+}
+
+int share_teardown(const char *sid, struct err *e)
+{
+    char dir[PATH_MAX], mounts[PATH_MAX], shared[PATH_MAX];
+    int r;
+
+    if (share_path(sid, NULL, dir, sizeof(dir)) < 0 ||
+        share_path(sid, "mounts", mounts, sizeof(mounts)) < 0 ||
+        share_path(sid, "shared", shared, sizeof(shared)) < 0)
+        return err_set(e, -ENAMETOOLONG, "sandbox id too long");
+    /* Lazy unmounts of the two trees take their submounts with them. */
+    if ((r = share_umount_all(shared)) < 0 || (r = share_umount_all(mounts)) < 0)
+        return err_set(e, r, "unmount %s: %s", dir, strerror(-r));
+    /* FTW_MOUNT: never descend into something still mounted. */
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    if (access(dir, F_OK) == 0)
+        return err_set(e, -EBUSY, "could not remove %s", dir);
+    return 0;
+}
+
+struct mount_flag {
+    const char *name;
+    unsigned long set, clear;
+};
+
+static const struct mount_flag mount_flags[] = {
+    {"ro", MS_RDONLY, 0},         {"rw", 0, MS_RDONLY},       {"bind", MS_BIND, 0},
+    {"rbind", MS_BIND | MS_REC, 0}, {"nosuid", MS_NOSUID, 0}, {"suid", 0, MS_NOSUID},
+    {"nodev", MS_NODEV, 0},       {"dev", 0, MS_NODEV},       {"noexec", MS_NOEXEC, 0},
+    {"exec", 0, MS_NOEXEC},       {"noatime", MS_NOATIME, 0}, {"relatime", MS_RELATIME, 0},
+    {"defaults", 0, 0},
+};
+
+/* Splits mount options into flags and a data string for mount(2). */
+static unsigned long mount_options(const char *const *opts, char *data, size_t size)
+{
+    unsigned long flags = 0;
+    size_t pos = 0;
+
+    data[0] = '\0';
+    for (; opts && *opts; opts++) {
+        const struct mount_flag *f = NULL;
+        for (size_t i = 0; i < ELEMENTSOF(mount_flags) && !f; i++)
+            if (strcmp(*opts, mount_flags[i].name) == 0)
+                f = &mount_flags[i];
+        if (f) {
+            flags = (flags | f->set) & ~f->clear;
+            continue;
+        }
+        int n = snprintf(data + pos, size - pos, "%s%s", pos ? "," : "", *opts);
+        if (n > 0 && (size_t)n < size - pos)
+            pos += (size_t)n;
+    }
+    return flags;
+}
+
+static int mount_one(const struct share_mount *m, const char *target, struct err *e)
+{
+    _cleanup_free_ char *data = xmalloc(65536);
+    unsigned long flags = mount_options(m->options, data, 65536);
+
+    if (mount(m->source, target, m->type, flags & ~(unsigned long)MS_RDONLY, data) < 0)
+        return err_set(e, -errno, "mount %s (%s) on %s: %s", m->source, m->type, target,
+                       strerror(errno));
+    if ((flags & MS_BIND) && (flags & MS_RDONLY) &&
+        mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+        return err_set(e, -errno, "remount %s read-only: %s", target, strerror(errno));
+    return 0;
+}
+
+int share_mount_rootfs(const char *sid, const char *cid, const char *bundle,
+                       const struct share_mount *mounts, size_t n, struct err *e)
+{
+    char rootfs[PATH_MAX], dst[PATH_MAX], sub[PATH_MAX];
+    int r;
+
+    if (snprintf(rootfs, sizeof(rootfs), "%s/rootfs", bundle) >= (int)sizeof(rootfs) ||
+        snprintf(sub, sizeof(sub), "mounts/%s/rootfs", cid) >= (int)sizeof(sub) ||
+        share_path(sid, sub, dst, sizeof(dst)) < 0)
+        return err_set(e, -ENAMETOOLONG, "container %s: path too long", cid);
+    if ((r = mkdir_p(rootfs, 0711)) < 0 || (r = mkdir_p(dst, 0711)) < 0)
+        return err_set(e, r, "container %s: create rootfs folders: %s", cid, strerror(-r));
+    for (size_t i = 0; i < n; i++) {
+        r = mount_one(&mounts[i], rootfs, e);
+        if (r < 0) {
+            share_umount_all(rootfs);
+            return r;
+        }
+    }
+    if (mount(rootfs, dst, NULL, MS_BIND | MS_REC, NULL) < 0) {
+        r = -errno;
+        share_umount_all(rootfs);
+        return err_set(e, r, "bind %s on %s: %s", rootfs, dst, strerror(-r));
+    }
+    return 0;
+}
+
+int share_umount_rootfs(const char *sid, const char *cid, const char *bundle, struct err *e)
+{
+    char rootfs[PATH_MAX], dst[PATH_MAX], sub[PATH_MAX];
+    int r;
+
+    if (snprintf(rootfs, sizeof(rootfs), "%s/rootfs", bundle) >= (int)sizeof(rootfs) ||
+        snprintf(sub, sizeof(sub), "mounts/%s", cid) >= (int)sizeof(sub) ||
+        share_path(sid, sub, dst, sizeof(dst)) < 0)
+        return err_set(e, -ENAMETOOLONG, "container %s: path too long", cid);
+    strncat(dst, "/rootfs", sizeof(dst) - strlen(dst) - 1);
+    if ((r = share_umount_all(dst)) < 0 || (r = share_umount_all(rootfs)) < 0)
+        return err_set(e, r, "container %s: unmount rootfs: %s", cid, strerror(-r));
+    rmdir(dst);
+    dst[strlen(dst) - strlen("/rootfs")] = '\0';
+    rmdir(dst);
+    return 0;
+}

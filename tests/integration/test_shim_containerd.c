@@ -1,0 +1,416 @@
+/* containerd-shim-kata-v2 end to end under a real, private containerd 1.6
+ * (own root, state and sockets; PATH starting with build/bin so that
+ * `--runtime io.containerd.kata.v2` resolves to our binary), the offline
+ * busybox image, the mock hypervisor driver and the real kata-agent. The
+ * driver is chosen by a test configuration.toml ([hypervisor.mock] path =
+ * build/bin/kata-agent) passed with --runtime-config-path, i.e. through
+ * the Create options' ConfigPath. One containerd serves every test of
+ * this file; the last test stops everything and checks that no shim,
+ * mount or socket is left. Skips when containerd, ctr, busybox or
+ * kata-agent is missing, or without root. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/compiler.h"
+#include "shim/address.h"
+#include "tests/harness/harness.h"
+#include "tests/support/busybox_image.h"
+#include "tests/support/containerd_harness.h"
+
+#define RUNTIME "io.containerd.kata.v2"
+#define IMG BUSYBOX_IMAGE_REF
+
+
+static struct ch_containerd ctd = {.pidfd = -1};
+static bool ready, broken;
+static char shim_bin[PATH_MAX], kata_toml[PATH_MAX];
+
+/* Container ids carry the test's pid: /run/vc/vm/<id> and the shared
+ * folder are host-global, and another run may be going on. */
+static const char *const bases[] = {"c1", "c-exit", "c-big", "d1", "pod1-c", "pod1", "dead1", "r1"};
+#define ID(var, base)                                                                              \
+    char var[64];                                                                                  \
+    snprintf(var, sizeof(var), "%s-%d", base, (int)getpid())
+
+/* A failed test must not leave tasks (and shims) behind. */
+static void stop_all(void)
+{
+    struct ch_result res;
+
+    if (!ready)
+        return;
+    for (size_t i = 0; i < ELEMENTSOF(bases); i++) {
+        ID(id, bases[i]);
+        if (ch_ctr(&ctd, 20000, &res, "task", "rm", "-f", id, NULL) >= 0)
+            ch_result_done(&res);
+        if (ch_ctr(&ctd, 20000, &res, "container", "rm", id, NULL) >= 0)
+            ch_result_done(&res);
+    }
+    ch_containerd_free(&ctd);
+    ready = false;
+}
+
+/* Starts the shared containerd once; 0, TEST_SKIP or 1. */
+static int setup(void)
+{
+    _cleanup_free_ char *bin = ch_bin_dir(), *tar = NULL;
+    char agent[PATH_MAX];
+    struct ch_result res;
+    FILE *f;
+    int r;
+
+    if (ready)
+        return 0;
+    if (broken)
+        return 1;
+    if (geteuid() != 0)
+        return test_skip("needs root (containerd, mounts)");
+    snprintf(shim_bin, sizeof(shim_bin), "%s/containerd-shim-kata-v2", bin);
+    snprintf(agent, sizeof(agent), "%s/kata-agent", bin);
+    if (access(shim_bin, X_OK) < 0 || access(agent, X_OK) < 0)
+        return test_skip("%s or %s is not built", shim_bin, agent);
+    r = busybox_image_build(test_tmpdir(), &tar);
+    if (r == -ENOENT)
+        return test_skip("busybox is not installed");
+    broken = true;
+    if (r < 0)
+        return 1;
+    snprintf(kata_toml, sizeof(kata_toml), "%s/kata-mock.toml", test_tmpdir());
+    if (!(f = fopen(kata_toml, "w")))
+        return 1;
+    fprintf(f, "[hypervisor.mock]\npath = \"%s\"\n[agent.kata]\ndial_timeout = 10\n", agent);
+    fclose(f);
+    r = ch_containerd_start(&ctd, test_tmpdir(), "ctd");
+    if (r == -ENOENT) {
+        broken = false;
+        return test_skip("containerd or ctr is not installed");
+    }
+    if (r < 0)
+        return 1;
+    ready = true;
+    atexit(stop_all);
+    r = ch_ctr(&ctd, 60000, &res, "image", "import", tar, NULL);
+    if (r < 0 || res.exit_code != 0) {
+        printf("#   image import failed: %s\n", res.output);
+        ch_result_done(&res);
+        return 1;
+    }
+    ch_result_done(&res);
+    broken = false;
+    return 0;
+}
+
+#define SETUP()                                                                                    \
+    do {                                                                                           \
+        int _r = setup();                                                                          \
+        if (_r != 0)                                                                               \
+            return _r;                                                                             \
+    } while (0)
+
+#define CTR(res, ...) ASSERT_OK(ch_ctr(&ctd, 60000, (res), __VA_ARGS__, NULL))
+#define RUN_ARGS "run", "--runtime", RUNTIME, "--runtime-config-path", kata_toml
+
+static void show(const char *what, const struct ch_result *res)
+{
+    printf("#   %s: exit %d in %ld ms: %.300s\n", what, res->exit_code, res->elapsed_ms,
+           res->output ? res->output : "");
+}
+
+TEST(ctr_run_echo_hi)
+{
+    struct ch_result res;
+
+    SETUP();
+    ID(c1, "c1");
+    CTR(&res, RUN_ARGS, "--rm", IMG, c1, "echo", "hi");
+    show("ctr run echo hi", &res);
+    ASSERT_EQ(res.exit_code, 0);
+    ASSERT_STREQ(res.output, "hi\n");
+    ch_result_done(&res);
+    return 0;
+}
+
+TEST(exit_code_propagates)
+{
+    struct ch_result res;
+
+    SETUP();
+    ID(cexit, "c-exit");
+    CTR(&res, RUN_ARGS, "--rm", IMG, cexit, "sh", "-c", "exit 3");
+    show("exit 3", &res);
+    ASSERT_EQ(res.exit_code, 3);
+    ch_result_done(&res);
+    return 0;
+}
+
+TEST(ten_megabytes_of_output_intact)
+{
+    struct ch_result res;
+    size_t expect = 0;
+    char line[32];
+    bool same = true;
+    const char *p;
+
+    SETUP();
+    ID(cbig, "c-big");
+    CTR(&res, RUN_ARGS, "--rm", IMG, cbig, "seq", "1", "1500000");
+    ASSERT_EQ(res.exit_code, 0);
+    p = res.output;
+    for (unsigned i = 1; i <= 1500000 && same; i++) {
+        int n = snprintf(line, sizeof(line), "%u\n", i);
+        same = expect + (size_t)n <= res.len && memcmp(p + expect, line, (size_t)n) == 0;
+        expect += (size_t)n;
+    }
+    printf("#   %zu bytes received, %zu expected\n", res.len, expect);
+    ASSERT_TRUE(same);
+    ASSERT_EQ(res.len, expect);
+    ch_result_done(&res);
+    return 0;
+}
+
+/* Runs `ctr events` into a file in the background. */
+static pid_t events_start(const char *file)
+{
+    char *argv[] = {ctd.ctr_bin, (char *)"-a", ctd.sock, (char *)"events", NULL};
+    posix_spawn_file_actions_t fa;
+    pid_t pid = -1;
+
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (posix_spawn(&pid, ctd.ctr_bin, &fa, NULL, argv, environ) != 0)
+        pid = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    usleep(300000);
+    return pid;
+}
+
+static void events_stop(pid_t pid)
+{
+    usleep(300000);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
+TEST(detached_task_exec_stdin_kill_and_events)
+{
+    struct ch_result res;
+    char file[PATH_MAX];
+    const char *topics[] = {"/tasks/create", "/tasks/start", "/tasks/exec-added",
+                            "/tasks/exec-started", "/tasks/paused", "/tasks/resumed",
+                            "/tasks/exit", "/tasks/delete"};
+    pid_t ev;
+
+    SETUP();
+    ID(d1, "d1");
+    snprintf(file, sizeof(file), "%s/events.txt", test_tmpdir());
+    ev = events_start(file);
+    ASSERT_GT(ev, 0);
+    CTR(&res, RUN_ARGS, "-d", IMG, d1, "sleep", "300");
+    show("run -d", &res);
+    ASSERT_EQ(res.exit_code, 0);
+    ch_result_done(&res);
+    CTR(&res, "task", "exec", "--exec-id", "e1", d1, "sh", "-c", "echo from-exec; exit 5");
+    show("task exec", &res);
+    ASSERT_EQ(res.exit_code, 5);
+    ASSERT_STREQ(res.output, "from-exec\n");
+    ch_result_done(&res);
+    ASSERT_OK(ch_ctr_input(&ctd, 30000, "piped stdin\n", 12, &res, "task", "exec", "--exec-id",
+                           "e2", d1, "cat", NULL));
+    show("exec cat", &res);
+    ASSERT_EQ(res.exit_code, 0);
+    ASSERT_STREQ(res.output, "piped stdin\n");
+    ch_result_done(&res);
+    CTR(&res, "task", "pause", d1);
+    ASSERT_EQ(res.exit_code, 0);
+    ch_result_done(&res);
+    CTR(&res, "task", "ls");
+    ASSERT_TRUE(strstr(res.output, "PAUSED") != NULL);
+    ch_result_done(&res);
+    CTR(&res, "task", "resume", d1);
+    ASSERT_EQ(res.exit_code, 0);
+    ch_result_done(&res);
+    CTR(&res, "task", "metrics", d1);
+    show("metrics", &res);
+    ASSERT_EQ(res.exit_code, 0);
+    ch_result_done(&res);
+    CTR(&res, "task", "ps", d1);
+    ASSERT_EQ(res.exit_code, 0);
+    ch_result_done(&res);
+    CTR(&res, "task", "kill", d1);
+    ASSERT_EQ(res.exit_code, 0);
+    ch_result_done(&res);
+    for (int i = 0; i < 100; i++) {
+        CTR(&res, "task", "ls");
+        bool stopped = strstr(res.output, "STOPPED") != NULL;
+        ch_result_done(&res);
+        if (stopped)
+            break;
+        usleep(50000);
+    }
+    CTR(&res, "task", "rm", d1);
+    ASSERT_EQ(res.exit_code, 0);
+    ch_result_done(&res);
+    CTR(&res, "container", "rm", d1);
+    ch_result_done(&res);
+    events_stop(ev);
+    for (size_t i = 0; i < ELEMENTSOF(topics); i++) {
+        if (!ch_file_contains(file, topics[i])) {
+            ch_print_file(file, "events: ");
+            test_fail_at(__FILE__, __LINE__, "no %s event", topics[i]);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int count_shims(void)
+{
+    return ch_count_processes_with(shim_bin, ctd.sock);
+}
+
+TEST(pod_containers_share_one_shim)
+{
+    struct ch_result res;
+    int before;
+
+    SETUP();
+    ID(podc, "pod1-c");
+    ID(pod1, "pod1");
+    char podann[128];
+    snprintf(podann, sizeof(podann), "io.kubernetes.cri.sandbox-id=%s", pod1);
+    before = count_shims();
+    CTR(&res, RUN_ARGS, "-d", "--annotation", "io.kubernetes.cri.container-type=sandbox",
+        "--annotation", podann, IMG, pod1, "sleep", "300");
+    ASSERT_EQ(res.exit_code, 0);
+    ch_result_done(&res);
+    CTR(&res, RUN_ARGS, "-d", "--annotation", "io.kubernetes.cri.container-type=container",
+        "--annotation", podann, IMG, podc, "sleep", "300");
+    show("pod container", &res);
+    ASSERT_EQ(res.exit_code, 0);
+    ch_result_done(&res);
+    ASSERT_EQ(count_shims(), before + 1);
+    CTR(&res, "task", "exec", "--exec-id", "x", podc, "echo", "in-pod");
+    ASSERT_STREQ(res.output, "in-pod\n");
+    ch_result_done(&res);
+    /* Removing the pod container keeps the pod's shim and VM. */
+    CTR(&res, "task", "kill", "-s", "KILL", podc);
+    ch_result_done(&res);
+    usleep(300000);
+    CTR(&res, "task", "rm", podc);
+    ASSERT_EQ(res.exit_code, 0);
+    ch_result_done(&res);
+    CTR(&res, "container", "rm", podc);
+    ch_result_done(&res);
+    ASSERT_EQ(count_shims(), before + 1);
+    CTR(&res, "task", "exec", "--exec-id", "y", pod1, "echo", "still-here");
+    ASSERT_STREQ(res.output, "still-here\n");
+    ch_result_done(&res);
+    CTR(&res, "task", "kill", "-s", "KILL", pod1);
+    ch_result_done(&res);
+    usleep(300000);
+    CTR(&res, "task", "rm", pod1);
+    ASSERT_EQ(res.exit_code, 0);
+    ch_result_done(&res);
+    CTR(&res, "container", "rm", pod1);
+    ch_result_done(&res);
+    for (int i = 0; i < 100 && count_shims() > before; i++)
+        usleep(50000);
+    ASSERT_EQ(count_shims(), before);
+    return 0;
+}
+
+TEST(agent_death_ends_the_task)
+{
+    struct ch_result res;
+    char pidfile[PATH_MAX], buf[32] = "";
+    FILE *f;
+    pid_t agent;
+
+    SETUP();
+    ID(dead1, "dead1");
+    CTR(&res, RUN_ARGS, "-d", IMG, dead1, "sleep", "300");
+    ASSERT_EQ(res.exit_code, 0);
+    ch_result_done(&res);
+    snprintf(pidfile, sizeof(pidfile), "/run/vc/vm/%s/mock.pid", dead1);
+    ASSERT_TRUE((f = fopen(pidfile, "r")) != NULL);
+    ASSERT_TRUE(fgets(buf, sizeof(buf), f) != NULL);
+    fclose(f);
+    agent = (pid_t)atoi(buf);
+    ASSERT_GT(agent, 1);
+    ASSERT_OK(kill(agent, SIGKILL));
+    /* Wait returns (TaskExit): the task shows STOPPED with status 255. */
+    bool stopped = false;
+    for (int i = 0; i < 100 && !stopped; i++) {
+        CTR(&res, "task", "ls");
+        stopped = strstr(res.output, "STOPPED") != NULL;
+        ch_result_done(&res);
+        if (!stopped)
+            usleep(50000);
+    }
+    ASSERT_TRUE(stopped);
+    CTR(&res, "task", "rm", dead1);
+    show("task rm after agent death", &res);
+    ASSERT_EQ(res.exit_code, 0);
+    ch_result_done(&res);
+    CTR(&res, "container", "rm", dead1);
+    ch_result_done(&res);
+    return 0;
+}
+
+TEST(containerd_restart_keeps_the_shim_serving)
+{
+    struct ch_result res;
+
+    SETUP();
+    ID(r1, "r1");
+    CTR(&res, RUN_ARGS, "-d", IMG, r1, "sleep", "300");
+    ASSERT_EQ(res.exit_code, 0);
+    ch_result_done(&res);
+    ASSERT_OK(ch_containerd_restart(&ctd));
+    CTR(&res, "task", "ls");
+    show("task ls after restart", &res);
+    ASSERT_TRUE(strstr(res.output, r1) && strstr(res.output, "RUNNING"));
+    ch_result_done(&res);
+    CTR(&res, "task", "exec", "--exec-id", "z", r1, "echo", "after-restart");
+    ASSERT_STREQ(res.output, "after-restart\n");
+    ch_result_done(&res);
+    CTR(&res, "task", "kill", "-s", "KILL", r1);
+    ch_result_done(&res);
+    usleep(300000);
+    CTR(&res, "task", "rm", r1);
+    ASSERT_EQ(res.exit_code, 0);
+    ch_result_done(&res);
+    CTR(&res, "container", "rm", r1);
+    ch_result_done(&res);
+    return 0;
+}
+
+TEST(zz_nothing_is_left_behind)
+{
+    SETUP();
+    ID(c1, "c1");
+    for (int i = 0; i < 100 && count_shims() > 0; i++)
+        usleep(50000);
+    ASSERT_EQ(count_shims(), 0);
+    ASSERT_EQ(ch_count_mounts("/run/kata-containers/shared/sandboxes"), 0);
+    ASSERT_EQ(ch_count_mounts(ctd.dir), 0);
+    for (const char *id = c1; id; id = NULL) {
+        char uri[ADDRESS_MAX];
+        ASSERT_OK(address_for(ctd.sock, "default", id, uri, sizeof(uri)));
+        ASSERT_TRUE(access(address_socket_path(uri), F_OK) < 0);
+    }
+    if (!ch_file_contains(ctd.log, "source=shim"))
+        ch_print_file(ctd.log, "containerd: ");
+    ASSERT_TRUE(ch_file_contains(ctd.log, "source=shim"));
+    stop_all();
+    return 0;
+}

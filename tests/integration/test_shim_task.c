@@ -1,0 +1,395 @@
+/* The Task service driven through a real ttRPC client, in process, against
+ * the fake agent of tests/support/fake_agent.h (no VM: the shim's
+ * agent_uri_override test hook). Checks containerd's semantics (Create,
+ * Start, State, Wait, Kill, Exec, Delete, unknown ids), concurrent Waits,
+ * malformed agent replies, and an agent that never answers. Needs root
+ * (the shim bind-mounts the rootfs into the shared folder). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "containerd/task/v2/shim.pb-c.h"
+#include "google/protobuf/any.pb-c.h"
+#include "google/protobuf/empty.pb-c.h"
+#include "lib/compiler.h"
+#include "lib/err.h"
+#include "lib/loop.h"
+#include "lib/ttrpc/ttrpc.h"
+#include "lib/workpool.h"
+#include "shim/container.h"
+#include "shim/shim.h"
+#include "shim/task_service.h"
+#include "tests/harness/harness.h"
+#include "tests/support/fake_agent.h"
+
+#define TASK "containerd.task.v2.Task"
+#define SANDBOXES "/run/kata-containers/shared/sandboxes"
+
+struct env {
+    struct shim shim;
+    struct fake_agent *fa;
+    struct ttrpc_client *client;
+    char sock[108], uri[128];
+};
+
+static void env_free(struct env *v)
+{
+    /* Let teardown work finish, then free in dependency order. */
+    for (int i = 0; i < 200 && (v->shim.sandbox || v->shim.pending); i++)
+        loop_run_once(v->shim.loop, 20);
+    v->client = ttrpc_client_free(v->client);
+    v->shim.pool = workpool_free(v->shim.pool);
+    v->shim.server = ttrpc_server_free(v->shim.server);
+    v->fa = fake_agent_free(v->fa);
+    v->shim.loop = loop_free(v->shim.loop);
+}
+
+static int env_init(struct env *v, const struct fake_agent_opts *o, int dial_timeout_s)
+{
+    char conf[256];
+    int sv[2];
+    FILE *f;
+
+    memset(v, 0, sizeof(*v));
+    if (geteuid() != 0)
+        return test_skip("needs root (rootfs bind mounts)");
+    snprintf(conf, sizeof(conf), "%s/kata-fake.toml", test_tmpdir());
+    if (!(f = fopen(conf, "w")))
+        return 1;
+    fprintf(f, "[hypervisor.mock]\npath = \"/bin/true\"\n[agent.kata]\ndial_timeout = %d\n",
+            dial_timeout_s);
+    fclose(f);
+    setenv("KATA_CONF_FILE", conf, 1);
+    snprintf(v->sock, sizeof(v->sock), "%s/fake-agent.sock", test_tmpdir());
+    snprintf(v->uri, sizeof(v->uri), "unix://%s", v->sock);
+    v->shim.namespace_ = "default";
+    v->shim.id = "t";
+    v->shim.agent_uri_override = v->uri;
+    if (loop_new(&v->shim.loop) < 0 || workpool_new(v->shim.loop, 4, 64, &v->shim.pool) < 0 ||
+        ttrpc_server_new(v->shim.loop, NULL, &v->shim.server) < 0 ||
+        task_service_register(&v->shim) < 0 || fake_agent_new(v->shim.loop, v->sock, o, &v->fa) < 0 ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0 ||
+        ttrpc_server_add_connection(v->shim.server, sv[0]) < 0 ||
+        ttrpc_client_new(v->shim.loop, sv[1], NULL, &v->client) < 0)
+        return 1;
+    return 0;
+}
+
+#define ENV(v, ...)                                                                                \
+    _cleanup_(env_free) struct env v;                                                              \
+    do {                                                                                           \
+        struct fake_agent_opts _o = {__VA_ARGS__};                                                 \
+        int _r = env_init(&v, &_o, 10);                                                            \
+        if (_r)                                                                                    \
+            return _r;                                                                             \
+    } while (0)
+
+/* One synchronous Task call; returns the gRPC code. */
+static int call(struct env *v, const char *method, const ProtobufCMessage *req,
+                const ProtobufCMessageDescriptor *resp_type, ProtobufCMessage **ret)
+{
+    struct err e = ERR_INIT;
+    ProtobufCMessage *resp = NULL;
+    int code = 0;
+    int r = ttrpc_client_call_sync(v->client, TASK, method, req, resp_type, NULL, &resp, &code, &e);
+
+    if (r < 0 && code == 0)
+        code = TTRPC_UNKNOWN;
+    if (r < 0)
+        printf("#   %s: %s\n", method, err_msg(&e));
+    if (ret)
+        *ret = resp;
+    else if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    return r < 0 ? code : 0;
+}
+
+static void make_bundle(const char *id, char *bundle, size_t size)
+{
+    char path[1024];
+    FILE *f;
+
+    snprintf(bundle, size, "%s/bundle-%s", test_tmpdir(), id);
+    mkdir(bundle, 0700);
+    snprintf(path, sizeof(path), "%s/rootfs", bundle);
+    mkdir(path, 0755);
+    snprintf(path, sizeof(path), "%s/config.json", bundle);
+    f = fopen(path, "w");
+    fputs("{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"
+          "\"root\":{\"path\":\"rootfs\"},\"hooks\":{\"prestart\":[{\"path\":\"/bin/x\"}]},"
+          "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\",\"path\":"
+          "\"/proc/1/ns/net\"}]}}",
+          f);
+    fclose(f);
+}
+
+static int create(struct env *v, const char *id, uint32_t *ret_pid)
+{
+    Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
+    Containerd__Task__V2__CreateTaskResponse *resp = NULL;
+    char bundle[512];
+    int code;
+
+    make_bundle(id, bundle, sizeof(bundle));
+    req.id = (char *)id;
+    req.bundle = bundle;
+    code = call(v, "Create", &req.base, &containerd__task__v2__create_task_response__descriptor,
+                (ProtobufCMessage **)&resp);
+    if (resp && ret_pid)
+        *ret_pid = resp->pid;
+    if (resp)
+        protobuf_c_message_free_unpacked(&resp->base, NULL);
+    return code;
+}
+
+#define ID_REQ(Type, INIT, id_, exec_)                                                             \
+    ({                                                                                             \
+        Type _q = INIT;                                                                            \
+        _q.id = (char *)(id_);                                                                     \
+        _q.exec_id = (char *)(exec_);                                                              \
+        _q;                                                                                        \
+    })
+
+static int start(struct env *v, const char *id, const char *exec_id)
+{
+    Containerd__Task__V2__StartRequest q =
+        ID_REQ(Containerd__Task__V2__StartRequest, CONTAINERD__TASK__V2__START_REQUEST__INIT, id, exec_id);
+    return call(v, "Start", &q.base, &containerd__task__v2__start_response__descriptor, NULL);
+}
+
+static int state(struct env *v, const char *id, const char *exec_id, int *ret_status,
+                 uint32_t *ret_exit)
+{
+    Containerd__Task__V2__StateRequest q =
+        ID_REQ(Containerd__Task__V2__StateRequest, CONTAINERD__TASK__V2__STATE_REQUEST__INIT, id, exec_id);
+    Containerd__Task__V2__StateResponse *r = NULL;
+    int code = call(v, "State", &q.base, &containerd__task__v2__state_response__descriptor,
+                    (ProtobufCMessage **)&r);
+
+    if (r) {
+        *ret_status = (int)r->status;
+        *ret_exit = r->exit_status;
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+    }
+    return code;
+}
+
+static int wait_sync(struct env *v, const char *id, const char *exec_id, uint32_t *ret_exit)
+{
+    Containerd__Task__V2__WaitRequest q =
+        ID_REQ(Containerd__Task__V2__WaitRequest, CONTAINERD__TASK__V2__WAIT_REQUEST__INIT, id, exec_id);
+    Containerd__Task__V2__WaitResponse *r = NULL;
+    int code = call(v, "Wait", &q.base, &containerd__task__v2__wait_response__descriptor,
+                    (ProtobufCMessage **)&r);
+
+    if (r) {
+        *ret_exit = r->exit_status;
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+    }
+    return code;
+}
+
+static int kill_task(struct env *v, const char *id, const char *exec_id, uint32_t sig)
+{
+    Containerd__Task__V2__KillRequest q =
+        ID_REQ(Containerd__Task__V2__KillRequest, CONTAINERD__TASK__V2__KILL_REQUEST__INIT, id, exec_id);
+    q.signal = sig;
+    return call(v, "Kill", &q.base, &google__protobuf__empty__descriptor, NULL);
+}
+
+static int delete_task(struct env *v, const char *id, const char *exec_id, uint32_t *ret_exit)
+{
+    Containerd__Task__V2__DeleteRequest q =
+        ID_REQ(Containerd__Task__V2__DeleteRequest, CONTAINERD__TASK__V2__DELETE_REQUEST__INIT, id, exec_id);
+    Containerd__Task__V2__DeleteResponse *r = NULL;
+    int code = call(v, "Delete", &q.base, &containerd__task__v2__delete_response__descriptor,
+                    (ProtobufCMessage **)&r);
+
+    if (r) {
+        if (ret_exit)
+            *ret_exit = r->exit_status;
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+    }
+    return code;
+}
+
+static bool sandbox_dir_gone(const char *sid)
+{
+    char path[512];
+
+    snprintf(path, sizeof(path), "%s/%s", SANDBOXES, sid);
+    return access(path, F_OK) < 0;
+}
+
+static int settle(struct env *v)
+{
+    for (int i = 0; i < 200 && v->shim.sandbox; i++)
+        loop_run_once(v->shim.loop, 20);
+    return v->shim.sandbox == NULL;
+}
+
+TEST(create_start_wait_state_delete)
+{
+    ENV(v, .exit_at_start = 7, .output = "hello\n");
+    uint32_t pid = 0, ex = 0;
+    int st = -1;
+
+    ASSERT_EQ(create(&v, "ft1", &pid), 0);
+    ASSERT_GT(pid, 0);
+    ASSERT_EQ(state(&v, "ft1", "", &st, &ex), 0);
+    ASSERT_EQ(st, 1); /* CREATED */
+    ASSERT_EQ(create(&v, "ft1", NULL), TTRPC_ALREADY_EXISTS);
+    ASSERT_EQ(start(&v, "ft1", ""), 0);
+    ASSERT_EQ(wait_sync(&v, "ft1", "", &ex), 0);
+    ASSERT_EQ(ex, 7);
+    ASSERT_EQ(state(&v, "ft1", "", &st, &ex), 0);
+    ASSERT_EQ(st, 3); /* STOPPED */
+    ASSERT_EQ(ex, 7);
+    ex = 0;
+    ASSERT_EQ(wait_sync(&v, "ft1", "", &ex), 0); /* kept: answers at once */
+    ASSERT_EQ(ex, 7);
+    ASSERT_EQ(kill_task(&v, "ft1", "", SIGKILL), 0); /* no-op after exit */
+    ASSERT_EQ(kill_task(&v, "ft1", "", SIGUSR1), TTRPC_NOT_FOUND);
+    ASSERT_EQ(delete_task(&v, "ft1", "", &ex), 0);
+    ASSERT_EQ(ex, 7);
+    ASSERT_EQ(delete_task(&v, "ft1", "", NULL), TTRPC_NOT_FOUND);
+    ASSERT_TRUE(settle(&v));
+    ASSERT_TRUE(sandbox_dir_gone("ft1"));
+    ASSERT_EQ(fake_agent_calls(v.fa, "DestroySandbox"), 1);
+    ASSERT_EQ(fake_agent_calls(v.fa, "RemoveContainer"), 1);
+    return 0;
+}
+
+TEST(unknown_ids_and_checkpoint)
+{
+    ENV(v, .exit_at_start = -1);
+    Containerd__Task__V2__CheckpointTaskRequest cq = CONTAINERD__TASK__V2__CHECKPOINT_TASK_REQUEST__INIT;
+    uint32_t ex;
+    int st;
+
+    ASSERT_EQ(state(&v, "nope", "", &st, &ex), TTRPC_NOT_FOUND);
+    ASSERT_EQ(wait_sync(&v, "nope", "", &ex), TTRPC_NOT_FOUND);
+    ASSERT_EQ(kill_task(&v, "nope", "", 9), TTRPC_NOT_FOUND);
+    ASSERT_EQ(delete_task(&v, "nope", "", NULL), TTRPC_NOT_FOUND);
+    ASSERT_EQ(start(&v, "nope", ""), TTRPC_NOT_FOUND);
+    cq.id = (char *)"nope";
+    ASSERT_EQ(call(&v, "Checkpoint", &cq.base, &google__protobuf__empty__descriptor, NULL),
+              TTRPC_UNIMPLEMENTED);
+    return 0;
+}
+
+struct waited {
+    int done;
+    uint32_t status[8];
+};
+
+static void wait_cb(const struct ttrpc_status *st, const ProtobufCMessage *resp, void *ud)
+{
+    struct waited *w = ud;
+
+    if (st->code == TTRPC_OK)
+        w->status[w->done] = ((const Containerd__Task__V2__WaitResponse *)resp)->exit_status;
+    w->done++;
+}
+
+TEST(concurrent_waits_kill_and_exec)
+{
+    ENV(v, .exit_at_start = -1);
+    Containerd__Task__V2__WaitRequest wq =
+        ID_REQ(Containerd__Task__V2__WaitRequest, CONTAINERD__TASK__V2__WAIT_REQUEST__INIT, "ft2", "");
+    Containerd__Task__V2__ExecProcessRequest xq = CONTAINERD__TASK__V2__EXEC_PROCESS_REQUEST__INIT;
+    Google__Protobuf__Any spec = GOOGLE__PROTOBUF__ANY__INIT;
+    static const char proc_json[] = "{\"args\":[\"sleep\",\"9\"],\"cwd\":\"/\"}";
+    struct waited w = {0};
+    uint32_t ex = 0;
+    int st;
+
+    ASSERT_EQ(create(&v, "ft2", NULL), 0);
+    ASSERT_EQ(start(&v, "ft2", ""), 0);
+    for (int i = 0; i < 3; i++)
+        ASSERT_OK(ttrpc_client_call(v.client, TASK, "Wait", &wq.base,
+                                    &containerd__task__v2__wait_response__descriptor, NULL, wait_cb, &w));
+    /* An exec while the waits are pending. */
+    spec.type_url = (char *)"types.containerd.io/opencontainers/runtime-spec/1/Process";
+    spec.value.data = (uint8_t *)proc_json;
+    spec.value.len = sizeof(proc_json) - 1;
+    xq.id = (char *)"ft2";
+    xq.exec_id = (char *)"e1";
+    xq.spec = &spec;
+    ASSERT_EQ(call(&v, "Exec", &xq.base, &google__protobuf__empty__descriptor, NULL), 0);
+    ASSERT_EQ(call(&v, "Exec", &xq.base, &google__protobuf__empty__descriptor, NULL),
+              TTRPC_ALREADY_EXISTS);
+    ASSERT_EQ(start(&v, "ft2", "e1"), 0);
+    ASSERT_EQ(state(&v, "ft2", "e1", &st, &ex), 0);
+    ASSERT_EQ(st, 2); /* RUNNING */
+    ASSERT_EQ(kill_task(&v, "ft2", "e1", SIGTERM), 0);
+    ASSERT_EQ(wait_sync(&v, "ft2", "e1", &ex), 0);
+    ASSERT_EQ(ex, 128 + SIGTERM);
+    ASSERT_EQ(delete_task(&v, "ft2", "e1", &ex), 0);
+    ASSERT_EQ(ex, 128 + SIGTERM);
+    ASSERT_EQ(w.done, 0);
+    ASSERT_EQ(delete_task(&v, "ft2", "", NULL), TTRPC_FAILED_PRECONDITION); /* running */
+    ASSERT_EQ(kill_task(&v, "ft2", "", SIGKILL), 0);
+    for (int i = 0; i < 200 && w.done < 3; i++)
+        loop_run_once(v.shim.loop, 20);
+    ASSERT_EQ(w.done, 3);
+    for (int i = 0; i < 3; i++)
+        ASSERT_EQ(w.status[i], 137);
+    ASSERT_EQ(delete_task(&v, "ft2", "", &ex), 0);
+    ASSERT_EQ(ex, 137);
+    ASSERT_TRUE(settle(&v));
+    return 0;
+}
+
+TEST(malformed_wait_status_is_rejected)
+{
+    ENV(v, .mode = FAKE_AGENT_BAD_WAIT, .exit_at_start = 0);
+    uint32_t ex = 0;
+
+    ASSERT_EQ(create(&v, "ft3", NULL), 0);
+    ASSERT_EQ(start(&v, "ft3", ""), 0);
+    ASSERT_EQ(wait_sync(&v, "ft3", "", &ex), 0);
+    ASSERT_EQ(ex, 255); /* 100000 from the guest is not an exit status */
+    ASSERT_EQ(delete_task(&v, "ft3", "", NULL), 0);
+    ASSERT_TRUE(settle(&v));
+    return 0;
+}
+
+TEST(oversized_read_is_rejected)
+{
+    ENV(v, .mode = FAKE_AGENT_BAD_READ, .exit_at_start = 4);
+    uint32_t ex = 0;
+
+    ASSERT_EQ(create(&v, "ft4", NULL), 0);
+    ASSERT_EQ(start(&v, "ft4", ""), 0);
+    ASSERT_EQ(wait_sync(&v, "ft4", "", &ex), 0);
+    ASSERT_EQ(ex, 4);
+    ASSERT_EQ(delete_task(&v, "ft4", "", NULL), 0);
+    ASSERT_TRUE(settle(&v));
+    return 0;
+}
+
+TEST(silent_agent_fails_create_within_dial_timeout)
+{
+    _cleanup_(env_free) struct env v;
+    struct fake_agent_opts o = {.mode = FAKE_AGENT_SILENT, .exit_at_start = -1};
+    uint64_t t0;
+    int r = env_init(&v, &o, 2);
+
+    if (r)
+        return r;
+    t0 = loop_now();
+    ASSERT_NE(create(&v, "ft5", NULL), 0);
+    printf("#   Create failed after %llu ms\n", (unsigned long long)((loop_now() - t0) / 1000000));
+    ASSERT_LT(loop_now() - t0, 3500000000ull);
+    ASSERT_GE(loop_now() - t0, 1500000000ull);
+    ASSERT_TRUE(settle(&v));
+    ASSERT_TRUE(sandbox_dir_gone("ft5"));
+    ASSERT_EQ(container_count(&v.shim), 0);
+    return 0;
+}
