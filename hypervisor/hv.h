@@ -104,7 +104,8 @@ int hv_vm_hotplug_remove(struct hv_vm *vm, const char *device_id, uint64_t timeo
                          struct err *e);
 
 /* URI the ttRPC client dials (lib/transport.h): vsock://CID:1024,
- * unix:///…/agent.sock (virtio-serial host side), hvsock:///…:1024. */
+ * vserial:///…/agent.sock (virtio-serial host side,
+ * with the session sync of lib/vport_sync.h), hvsock:///…:1024. */
 int hv_vm_agent_address(const struct hv_vm *vm, char *buf, size_t size);
 /* pidfd of the VMM (owned by the VM), or -1 before start / after stop. */
 int hv_vm_pidfd(const struct hv_vm *vm);

@@ -20,3 +20,4 @@ LIBKATA_LINK := $(LIBKATA) $(PROTOS_LIB) $(PROTOBUF_C_LIBS)
 # Every layer prepends its archive, so PROJECT_LIBS lists them top layer
 # first, the order a static link needs; test programs link all of them.
 PROJECT_LIBS := $(LIBKATA)
+CFLAGS_lib_vport_sync := $(STRICT_WARNINGS)

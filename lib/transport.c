@@ -20,6 +20,7 @@
 #include "lib/compiler.h"
 #include "lib/err.h"
 #include "lib/fd.h"
+#include "lib/vport_sync.h"
 
 #define QUOTE_MAX 72        /* a URI or a peer's bytes, escaped, inside a message */
 #define HVSOCK_REPLY_MAX 32 /* "OK 4294967295\n" is 14 bytes */
@@ -173,6 +174,13 @@ static int parse_serial(const char *q, const char *rest, struct transport_addr *
     return parse_path(q, rest, strlen(rest), true, a->path, e);
 }
 
+static int parse_vserial(const char *q, const char *rest, struct transport_addr *a,
+                         struct err *e)
+{
+    a->kind = TRANSPORT_VSERIAL;
+    return parse_path(q, rest, strlen(rest), true, a->path, e);
+}
+
 static const char *skip_prefix(const char *s, const char *prefix)
 {
     size_t n = strlen(prefix);
@@ -197,10 +205,12 @@ int transport_parse(const char *uri, struct transport_addr *ret_addr, struct err
         r = parse_hvsock(q, rest, &a, e);
     else if ((rest = skip_prefix(uri, "serial://")))
         r = parse_serial(q, rest, &a, e);
+    else if ((rest = skip_prefix(uri, "vserial://")))
+        r = parse_vserial(q, rest, &a, e);
     else
         return err_set(e, -EINVAL,
-                       "address \"%s\": unknown scheme, expected unix://, vsock://, hvsock:// "
-                       "or serial://",
+                       "address \"%s\": unknown scheme, expected unix://, vsock://, hvsock://, "
+                       "serial:// or vserial://",
                        q);
     if (r < 0)
         return r;
@@ -228,6 +238,9 @@ int transport_format(const struct transport_addr *a, char *buf, size_t size)
         break;
     case TRANSPORT_SERIAL:
         n = snprintf(buf, size, "serial://%.*s", plen, a->path);
+        break;
+    case TRANSPORT_VSERIAL:
+        n = snprintf(buf, size, "vserial://%.*s", plen, a->path);
         break;
     default:
         return -EINVAL;
@@ -565,6 +578,22 @@ static int serial_open(const char *q, const char *path, struct err *e)
     return TAKE_FD(fd);
 }
 
+/* The host end of a virtio-serial port: QEMU's chardev socket, then the
+ * session sync, because the port may still hold bytes of an earlier
+ * session (lib/vport_sync.h). Stale bytes beyond a few ttRPC messages'
+ * worth mean something else is wrong. */
+static int vserial_dial(const char *q, const char *path, uint64_t deadline, struct err *e)
+{
+    _cleanup_close_ int fd = unix_connect(q, path, false, deadline, e);
+    if (fd < 0)
+        return fd;
+    int r = vport_sync_host(fd, deadline == NO_DEADLINE ? UINT64_MAX : deadline,
+                            (size_t)16 << 20, e);
+    if (r < 0)
+        return err_prefix(e, "%s", q);
+    return TAKE_FD(fd);
+}
+
 /* ---- entry points ---- */
 
 int transport_dial(const char *uri, uint64_t timeout_ns, struct err *e)
@@ -586,6 +615,8 @@ int transport_dial(const char *uri, uint64_t timeout_ns, struct err *e)
         return hvsock_dial(q, &a, deadline, e);
     case TRANSPORT_SERIAL:
         return serial_open(q, a.path, e);
+    case TRANSPORT_VSERIAL:
+        return vserial_dial(q, a.path, deadline, e);
     }
     return err_set(e, -EINVAL, "%s: unknown transport kind", q);
 }
@@ -607,6 +638,7 @@ int transport_listen(const char *uri, struct err *e)
     case TRANSPORT_HVSOCK:
         return hvsock_listen(q, &a, e);
     case TRANSPORT_SERIAL:
+    case TRANSPORT_VSERIAL:
         return err_set(e, -EOPNOTSUPP, "%s: cannot listen on a serial port; dial it", q);
     }
     return err_set(e, -EINVAL, "%s: unknown transport kind", q);

@@ -3,6 +3,9 @@
  *   vsock://CID:PORT                      AF_VSOCK; CID -1 is VMADDR_CID_ANY (listen)
  *   hvsock:///abs/path:PORT               hybrid vsock (Firecracker, Cloud Hypervisor)
  *   serial:///dev/vportNpM                a character device, e.g. a virtio-serial port
+ *   vserial:///abs/path                   the host end of a virtio-serial port (QEMU's
+ *                                         chardev socket): unix, plus lib/vport_sync.h's
+ *                                         session sync at dial time
  * Parsing is strict: anything malformed is -EINVAL (-ENAMETOOLONG for a path
  * over 107 bytes) with a message naming the part at fault. Returned fds belong
  * to the caller and are non-blocking and close-on-exec. dial/listen block the
@@ -16,13 +19,19 @@
 
 struct err;
 
-enum transport_kind { TRANSPORT_UNIX, TRANSPORT_VSOCK, TRANSPORT_HVSOCK, TRANSPORT_SERIAL };
+enum transport_kind {
+    TRANSPORT_UNIX,
+    TRANSPORT_VSOCK,
+    TRANSPORT_HVSOCK,
+    TRANSPORT_SERIAL,
+    TRANSPORT_VSERIAL,
+};
 
 #define TRANSPORT_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path): 107 bytes + NUL */
 
 struct transport_addr {
     enum transport_kind kind;
-    char path[TRANSPORT_PATH_MAX]; /* unix, hvsock, serial; abstract name without '@' */
+    char path[TRANSPORT_PATH_MAX]; /* unix, hvsock, serial, vserial; abstract name without '@' */
     bool abstract;                 /* unix only */
     uint32_t cid;                  /* vsock only; VMADDR_CID_ANY for -1 */
     uint32_t port;                 /* vsock, hvsock */
