@@ -13,6 +13,7 @@
 
 #include "agent/agent.h"
 #include "agent/container.h"
+#include "agent/storage.h"
 #include "lib/compiler.h"
 #include "lib/err.h"
 #include "lib/log.h"
@@ -85,6 +86,7 @@ struct agent *agent_free(struct agent *a)
         return NULL;
     struct list_node *n, *t;
     list_for_each_safe(n, t, &a->containers) container_destroy_now(container_from_node(n));
+    storage_release_all(a);
     a->pool = workpool_free(a->pool);
     list_for_each_safe(n, t, &a->oom_reqs)
     {

@@ -21,6 +21,7 @@ struct workpool;
 struct ttrpc_server;
 struct container;
 struct err;
+struct storage_set;
 
 struct agent_child {
     struct list_node node;
@@ -46,6 +47,7 @@ struct agent {
     char *run_dir;        /* /run/kata-containers */
     char *sandbox_id, *hostname;
     bool sandbox_created;
+    struct storage_set *storages; /* agent/storage.h */
     struct list_node containers;
     unsigned n_containers;
     struct list_node children;

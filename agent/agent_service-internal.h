@@ -8,6 +8,11 @@
 #include "lib/ttrpc/ttrpc.h"
 
 struct agent;
+struct storage_req;
+
+/* The request's storages as agent/storage.h requests (pointers into the
+ * message); caller frees the array. */
+struct storage_req *agent_service_storages(Grpc__Storage *const *v, size_t n);
 
 /* The policy hook (Kata's agent policy): allow everything for now. */
 bool agent_policy_allow(const struct ttrpc_call *call);

@@ -8,8 +8,10 @@
 #include "agent/agent_service-internal.h"
 #include "agent/agent_service.h"
 #include "agent/sandbox.h"
+#include "agent/storage.h"
 #include "google/protobuf/empty.pb-c.h"
 #include "kata/health.pb-c.h"
+#include "lib/compiler.h"
 #include "lib/log.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
@@ -26,6 +28,19 @@ void agent_service_fail(struct ttrpc_call *call, const struct err *e)
 {
     int code = e && e->code ? e->code : -EIO;
     ttrpc_call_fail(call, ttrpc_code_from_errno(code), "%s", err_msg(e));
+}
+
+struct storage_req *agent_service_storages(Grpc__Storage *const *v, size_t n)
+{
+    struct storage_req *r = xnew(struct storage_req, n ? n : 1);
+    for (size_t i = 0; i < n; i++)
+        r[i] = (struct storage_req){.driver = v[i]->driver,
+                                    .source = v[i]->source,
+                                    .fstype = v[i]->fstype,
+                                    .mount_point = v[i]->mount_point,
+                                    .options = v[i]->options,
+                                    .n_options = v[i]->n_options};
+    return r;
 }
 
 void agent_service_reply_empty(struct ttrpc_call *call)
@@ -65,10 +80,9 @@ static void create_sandbox(struct ttrpc_call *call, const ProtobufCMessage *msg,
     const Grpc__CreateSandboxRequest *req = (const Grpc__CreateSandboxRequest *)msg;
     struct err e = ERR_INIT;
     POLICY(call);
-    for (size_t i = 0; i < req->n_storages; i++)
-        log_warn("CreateSandbox: storage driver %s for %s is not handled yet (issue 7)",
-                 req->storages[i]->driver, req->storages[i]->mount_point);
-    if (sandbox_create(userdata, req->sandbox_id, req->hostname, req->dns, req->n_dns, &e) < 0)
+    _cleanup_free_ struct storage_req *st = agent_service_storages(req->storages, req->n_storages);
+    if (sandbox_create(userdata, req->sandbox_id, req->hostname, req->dns, req->n_dns, st,
+                       req->n_storages, &e) < 0)
         return agent_service_fail(call, &e);
     agent_service_reply_empty(call);
 }

@@ -13,7 +13,9 @@
 #include "agent/oci_spec.h"
 #include "agent/process.h"
 #include "agent/stdio.h"
+#include "agent/storage.h"
 #include "kata/oci.pb-c.h"
+#include "lib/compiler.h"
 #include "lib/xalloc.h"
 
 #define POLICY(call)                                                                               \
@@ -59,6 +61,35 @@ static void reply_done(void *userdata, int r, const struct err *e)
         agent_service_reply_empty(call);
 }
 
+/* A call whose storages follow the container: released when CreateContainer
+ * fails or RemoveContainer succeeds. */
+struct owned_call {
+    struct ttrpc_call *call;
+    struct agent *agent;
+    bool removing;
+    char id[];
+};
+
+static struct owned_call *owned_call_new(struct ttrpc_call *call, struct agent *a, const char *id,
+                                         bool removing)
+{
+    struct owned_call *oc = xmalloc(sizeof(*oc) + strlen(id) + 1);
+    oc->call = call;
+    oc->agent = a;
+    oc->removing = removing;
+    strcpy(oc->id, id);
+    return oc;
+}
+
+static void owned_done(void *userdata, int r, const struct err *e)
+{
+    struct owned_call *oc = userdata;
+    if ((r < 0) != oc->removing)
+        storage_release(oc->agent, oc->id);
+    reply_done(oc->call, r, e);
+    free(oc);
+}
+
 static void create_container(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
 {
     const Grpc__CreateContainerRequest *req = (const Grpc__CreateContainerRequest *)msg;
@@ -67,17 +98,29 @@ static void create_container(struct ttrpc_call *call, const ProtobufCMessage *ms
     POLICY(call);
     if (!req->container_id || !*req->container_id)
         return (void)ttrpc_call_fail(call, TTRPC_INVALID_ARGUMENT, "container_id: missing");
-    if (req->n_storages || req->n_devices)
+    if (req->n_devices)
         return (void)ttrpc_call_fail(call, TTRPC_UNIMPLEMENTED,
-                                     "CreateContainer: storages and devices are not supported yet");
+                                     "CreateContainer: devices are not supported yet");
+    if (agent_container(userdata, req->container_id))
+        return (void)ttrpc_call_fail(call, TTRPC_ALREADY_EXISTS,
+                                     "container_id: container \"%s\" already exists",
+                                     req->container_id);
     if (oci_glue_spec(req->oci, &spec, &e) < 0)
         return agent_service_fail(call, &e);
+    /* The container's storages, held in its name until RemoveContainer. */
+    _cleanup_free_ struct storage_req *st = agent_service_storages(req->storages, req->n_storages);
+    if (storage_add(userdata, req->container_id, st, req->n_storages, &e) < 0) {
+        oci_spec_free(spec);
+        return agent_service_fail(call, &e);
+    }
     size_t n = grpc__spec__get_packed_size(req->oci);
     void *blob = xmalloc(n ? n : 1);
     grpc__spec__pack(req->oci, blob);
-    if (container_create(userdata, req->container_id, req->exec_id, spec, blob, n, reply_done,
-                         call, &e) < 0)
-        agent_service_fail(call, &e);
+    struct owned_call *oc = owned_call_new(call, userdata, req->container_id, false);
+    if (container_create(userdata, req->container_id, req->exec_id, spec, blob, n, owned_done, oc,
+                         &e) < 0) {
+        owned_done(oc, e.code ? e.code : -EIO, &e);
+    }
 }
 
 static void start_container(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
@@ -96,8 +139,13 @@ static void remove_container(struct ttrpc_call *call, const ProtobufCMessage *ms
     struct err e = ERR_INIT;
     POLICY(call);
     struct container *c = find(call, userdata, req->container_id);
-    if (c && container_remove(c, req->timeout, reply_done, call, &e) < 0)
+    if (!c)
+        return;
+    struct owned_call *oc = owned_call_new(call, userdata, req->container_id, true);
+    if (container_remove(c, req->timeout, owned_done, oc, &e) < 0) {
+        free(oc);
         agent_service_fail(call, &e);
+    }
 }
 
 static void exec_process(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)

@@ -199,9 +199,19 @@ static int do_mount(int rootfd, size_t idx, const struct oci_mount *m, struct er
     if (bind) {
         if (mount(m->source, target, NULL, MS_BIND | (o.rec ? MS_REC : 0), NULL) < 0)
             r = -errno;
-        else if ((o.flags & ~MS_REC) &&
-                 mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | o.flags, NULL) < 0)
-            r = -errno;
+        else if (o.flags & ~MS_REC) {
+            /* fd still names the directory below the new bind: resolve the
+             * destination again to reach the bind itself for the remount. */
+            int top = make_in_root(rootfd, m->destination, dir);
+            char top_target[64];
+            snprintf(top_target, sizeof(top_target), "/proc/self/fd/%d", top);
+            if (top < 0)
+                r = top;
+            else if (mount(NULL, top_target, NULL, MS_BIND | MS_REMOUNT | o.flags, NULL) < 0)
+                r = -errno;
+            if (top >= 0)
+                close(top);
+        }
     } else if (strcmp(m->type, "cgroup") == 0) {
         r = mount_cgroup(target, o.flags);
     } else {

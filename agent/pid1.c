@@ -5,12 +5,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -102,17 +104,42 @@ static int load_modules(struct err *e)
     return first ? first : loaded;
 }
 
+/* The initramfs root (rootfs) has no parent mount, so pivot_root(2) into
+ * a container root fails with EINVAL. Put a bind of it on top, as
+ * switch_root does, so that every later mount namespace has a root that
+ * pivot_root can leave. */
+static int leave_rootfs(struct err *e)
+{
+    struct statfs fs;
+    if (statfs("/", &fs) < 0 || (fs.f_type != RAMFS_MAGIC && fs.f_type != TMPFS_MAGIC))
+        return 0; /* a disk image root: pivot_root works already */
+    if (mkdir("/.root", 0700) < 0 && errno != EEXIST)
+        return err_set(e, -errno, "mkdir /.root: %s", strerror(errno));
+    if (mount("/", "/.root", NULL, MS_BIND, NULL) < 0 || chdir("/.root") < 0 ||
+        mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 || chdir("/") < 0)
+        return err_set(e, -errno, "moving the root off rootfs: %s", strerror(errno));
+    return 0;
+}
+
 int pid1_setup(struct err *e)
 {
     if (getpid() != 1)
         return 0;
     umask(022);
+    int r = leave_rootfs(e);
+    if (r < 0)
+        return r;
     for (size_t i = 0; i < ELEMENTSOF(pid1_mounts); i++) {
-        int r = mount_one(&pid1_mounts[i]);
+        r = mount_one(&pid1_mounts[i]);
         if (r < 0)
             return err_set(e, r, "mount %s on %s: %s", pid1_mounts[i].fstype,
                            pid1_mounts[i].target, strerror(-r));
     }
+    /* cgroups: the unified hierarchy (the agent's v2 backend enables the
+     * controllers it needs); a kernel without cgroup2 leaves it unmounted
+     * and CreateContainer reports the missing controllers. */
+    (void)mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                "nsdelegate");
     /* devpts newinstance: /dev/ptmx must lead to this instance. */
     unlink("/dev/ptmx");
     if (symlink("pts/ptmx", "/dev/ptmx") < 0 && errno != EEXIST)

@@ -14,6 +14,7 @@
 #include "agent/agent.h"
 #include "agent/container.h"
 #include "agent/sandbox.h"
+#include "agent/storage.h"
 #include "lib/compiler.h"
 #include "lib/err.h"
 #include "lib/log.h"
@@ -109,12 +110,16 @@ int sandbox_copy_file(const char *base, const struct sandbox_copy_file *req, str
 }
 
 int sandbox_create(struct agent *a, const char *sandbox_id, const char *hostname,
-                   char *const *dns, size_t n_dns, struct err *e)
+                   char *const *dns, size_t n_dns, const struct storage_req *storages,
+                   size_t n_storages, struct err *e)
 {
     if (a->sandbox_created)
         return err_set(e, -EEXIST, "sandbox_id: a sandbox (%s) already exists", a->sandbox_id);
     if (hostname && strlen(hostname) > 64)
         return err_set(e, -EINVAL, "hostname: longer than 64 characters");
+    int r = storage_add(a, STORAGE_OWNER_SANDBOX, storages, n_storages, e);
+    if (r < 0)
+        return err_prefix(e, "storages");
     free(a->sandbox_id);
     free(a->hostname);
     a->sandbox_id = xstrdup(sandbox_id ? sandbox_id : "");
@@ -142,6 +147,7 @@ int sandbox_destroy(struct agent *a, struct err *e)
     struct list_node *n, *t;
     list_for_each_safe(n, t, &a->containers)
         container_destroy_now(container_from_node(n));
+    storage_release_all(a);
     a->sandbox_created = false;
     return 0;
 }

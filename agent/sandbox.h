@@ -26,8 +26,13 @@ struct sandbox_copy_file {
 int sandbox_copy_file_check(const char *base, const char *path, struct err *e);
 int sandbox_copy_file(const char *base, const struct sandbox_copy_file *req, struct err *e);
 
+struct storage_req;
+
+/* Also mounts the sandbox's storages (agent/storage.h); all or nothing. */
 int sandbox_create(struct agent *a, const char *sandbox_id, const char *hostname,
-                   char *const *dns, size_t n_dns, struct err *e);
+                   char *const *dns, size_t n_dns, const struct storage_req *storages,
+                   size_t n_storages, struct err *e);
+/* Destroys every container and unmounts every storage. */
 int sandbox_destroy(struct agent *a, struct err *e);
 
 uint64_t sandbox_mem_block_size(void);

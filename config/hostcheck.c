@@ -299,16 +299,37 @@ const char *hostcheck_channel_name(enum hostcheck_channel c)
     return "?";
 }
 
+void hostcheck_kvm(struct hostcheck_kvm *ret)
+{
+    if (hostcheck_kvm_probe(NULL, 0, ret) < 0) {
+        memset(ret, 0, sizeof(*ret));
+        ret->state = HOSTCHECK_KVM_FAILED;
+        snprintf(ret->detail, sizeof(ret->detail), "the KVM probe could not start");
+    }
+}
+
+bool hostcheck_vhost_vsock(char *detail, size_t len)
+{
+    return hostcheck_device(HOSTCHECK_VHOST_VSOCK_DEV, detail, len) == 0;
+}
+
 int hostcheck_pick_accel(const struct cfg_hypervisor *hv, const struct hostcheck_kvm *kvm,
                          enum cfg_accel *ret, char *why, size_t len)
 {
+    return hostcheck_choose_accel(hv->kind, hv->accel, kvm, ret, why, len);
+}
+
+int hostcheck_choose_accel(enum cfg_hv_kind kind, enum cfg_accel accel,
+                           const struct hostcheck_kvm *kvm, enum cfg_accel *ret, char *why,
+                           size_t len)
+{
     bool usable = kvm->state == HOSTCHECK_KVM_USABLE;
-    if (hv->kind == CFG_HV_MOCK) {
+    if (kind == CFG_HV_MOCK) {
         snprintf(why, len, "no VM: the mock driver runs the agent on the host");
-        *ret = hv->accel;
+        *ret = accel;
         return 0;
     }
-    switch (hv->accel) {
+    switch (accel) {
     case CFG_ACCEL_TCG:
         snprintf(why, len, "accel = \"tcg\" in the configuration");
         *ret = CFG_ACCEL_TCG;
@@ -330,7 +351,7 @@ int hostcheck_pick_accel(const struct cfg_hypervisor *hv, const struct hostcheck
         *ret = CFG_ACCEL_KVM;
         return 0;
     }
-    if (hv->kind == CFG_HV_CLH) {
+    if (kind == CFG_HV_CLH) {
         snprintf(why, len, "Cloud Hypervisor needs KVM, and KVM is unusable: %s", kvm->detail);
         return -ENODEV;
     }
@@ -343,18 +364,24 @@ int hostcheck_pick_accel(const struct cfg_hypervisor *hv, const struct hostcheck
 int hostcheck_pick_channel(const struct cfg *c, bool vhost_vsock, enum hostcheck_channel *ret,
                            char *why, size_t len)
 {
-    if (c->hv.kind == CFG_HV_MOCK) {
+    return hostcheck_choose_channel(c->hv.kind, c->agent.transport, vhost_vsock, ret, why, len);
+}
+
+int hostcheck_choose_channel(enum cfg_hv_kind kind, enum cfg_transport transport, bool vhost_vsock,
+                             enum hostcheck_channel *ret, char *why, size_t len)
+{
+    if (kind == CFG_HV_MOCK) {
         snprintf(why, len, "no VM: the mock driver's agent listens on a unix socket");
         *ret = HOSTCHECK_CHANNEL_UNIX;
         return 0;
     }
-    if (c->hv.kind == CFG_HV_CLH) {
+    if (kind == CFG_HV_CLH) {
         /* validation already refused virtio-serial for Cloud Hypervisor */
         snprintf(why, len, "Cloud Hypervisor uses its hybrid vsock (a unix socket)");
         *ret = HOSTCHECK_CHANNEL_HYBRID_VSOCK;
         return 0;
     }
-    switch (c->agent.transport) {
+    switch (transport) {
     case CFG_TRANSPORT_VIRTIO_SERIAL:
         snprintf(why, len, "transport = \"virtio-serial\" in the configuration");
         *ret = HOSTCHECK_CHANNEL_VIRTIO_SERIAL;

@@ -45,6 +45,10 @@ struct hostcheck_kvm {
 /* dev: NULL for /dev/kvm; timeout_ms: 0 for HOSTCHECK_KVM_TIMEOUT_MS. */
 int hostcheck_kvm_probe(const char *dev, unsigned timeout_ms, struct hostcheck_kvm *ret);
 const char *hostcheck_kvm_state_name(enum hostcheck_kvm_state s);
+/* hostcheck_kvm_probe() on /dev/kvm with the default budget, where a probe
+ * that could not run counts as HOSTCHECK_KVM_FAILED: the fact the runtime's
+ * choices use. */
+void hostcheck_kvm(struct hostcheck_kvm *ret);
 /* The probe's guest: a multiboot image (qemu -kernel runs it too) that
  * writes its stage letters to I/O port 0xe9. */
 void hostcheck_kvm_guest(const void **ret_image, size_t *ret_size);
@@ -71,9 +75,12 @@ int hostcheck_binary_version(const char *path, unsigned timeout_ms, char *ret, s
 /* Looks name up in $PATH. */
 int hostcheck_find_in_path(const char *name, char *ret, size_t len);
 
-/* The runtime's choices for this host. The pick functions return -ENODEV
- * when the configuration forces something the host cannot do (why says
- * what), 0 otherwise. */
+/* The runtime's choices for this host: the one place they are made, used
+ * by kata-runtime check/env and by the hypervisor drivers alike, so the
+ * report and the VM never disagree. The pick/choose functions return
+ * -ENODEV when the configuration forces something the host cannot do (why
+ * says what), 0 otherwise. The choose_* forms take the configured values
+ * instead of a whole struct cfg (the drivers hold a struct hv_config). */
 enum hostcheck_channel {
     HOSTCHECK_CHANNEL_VSOCK,
     HOSTCHECK_CHANNEL_HYBRID_VSOCK,
@@ -85,3 +92,12 @@ int hostcheck_pick_accel(const struct cfg_hypervisor *hv, const struct hostcheck
                          enum cfg_accel *ret, char *why, size_t len);
 int hostcheck_pick_channel(const struct cfg *c, bool vhost_vsock, enum hostcheck_channel *ret,
                            char *why, size_t len);
+int hostcheck_choose_accel(enum cfg_hv_kind kind, enum cfg_accel accel,
+                           const struct hostcheck_kvm *kvm, enum cfg_accel *ret, char *why,
+                           size_t len);
+int hostcheck_choose_channel(enum cfg_hv_kind kind, enum cfg_transport transport, bool vhost_vsock,
+                             enum hostcheck_channel *ret, char *why, size_t len);
+/* The vhost-vsock fact both choices rest on: /dev/vhost-vsock opens
+ * read-write (hostcheck_device()); detail says why not. */
+#define HOSTCHECK_VHOST_VSOCK_DEV "/dev/vhost-vsock"
+bool hostcheck_vhost_vsock(char *detail, size_t len);

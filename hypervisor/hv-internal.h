@@ -54,7 +54,7 @@ struct hv_ops {
     int (*resume)(struct hv_vm *vm, struct err *e);
     int (*hotplug_add)(struct hv_vm *vm, struct hv_device *dev, struct err *e);
     int (*hotplug_remove)(struct hv_vm *vm, const char *device_id, uint64_t timeout_ns,
-                          struct err *e);
+                               struct err *e);
     int (*agent_address)(const struct hv_vm *vm, char *buf, size_t size);
     int (*pidfd)(const struct hv_vm *vm);
     int (*pid)(const struct hv_vm *vm);
@@ -86,6 +86,19 @@ int hv_kill_recorded(const char *dir, const char *pidfile, const char *exe_prefi
                      uint64_t timeout_ns);
 /* Removes dir and what it holds (one level of files; sockets, logs). */
 int hv_remove_dir(const char *dir);
+/* hv-host.c: the host choices for a VMM, made by config/hostcheck.h (the same
+ * functions `kata-runtime check` reports with, so the two never disagree):
+ * cfg->accel / cfg->transport when forced, otherwise what this host can
+ * do. Blocking: an "auto" or "kvm" accel runs the KVM probe (up to
+ * HOSTCHECK_KVM_TIMEOUT_MS). -ENODEV with the reason when the
+ * configuration forces what the host lacks. */
+int hv_host_choose_accel(const struct hv_config *cfg, enum hv_accel *ret_accel, struct err *e);
+int hv_host_choose_transport(const struct hv_config *cfg, enum hv_transport *ret_transport,
+                             struct err *e);
+/* Opens /dev/vhost-vsock and claims a free guest CID with
+ * VHOST_VSOCK_SET_GUEST_CID (random start, probing upward on EADDRINUSE, as
+ * Kata does). The fd (close-on-exec) goes to the VMM as its vhostfd. */
+int hv_host_claim_vsock_cid(int *ret_fd, uint32_t *ret_cid, struct err *e);
 /* Checks that path names a readable regular file: -ENOENT/-EACCES/-EINVAL
  * with "<what> <path>: reason" in e. */
 int hv_check_file(const char *what, const char *path, bool executable, struct err *e);

@@ -19,7 +19,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "hypervisor/hostcaps.h"
 #include "hypervisor/hv-internal.h"
 #include "hypervisor/qemu_argv.h"
 #include "hypervisor/qmp.h"
@@ -88,47 +87,17 @@ static unsigned host_tsc_khz(void)
     return 0;
 }
 
-static int resolve_accel(struct hv_vm *vm, struct err *e)
+/* Host choices come from config/hostcheck.h through hv-host.c, so that
+ * `kata-runtime check` reports exactly what this driver does. */
+static int resolve_choices(struct hv_vm *vm, struct err *e)
 {
     struct qemu *q = Q(vm);
-    if (vm->cfg.accel != HV_ACCEL_AUTO) {
-        q->ch.accel = vm->cfg.accel;
-        return 0;
-    }
-    struct err probe = ERR_INIT;
-    if (hostcaps_kvm_usable(HOSTCAPS_KVM_PROBE_TIMEOUT_NS, &probe) == 0) {
-        q->ch.accel = HV_ACCEL_KVM;
-    } else {
-        q->ch.accel = HV_ACCEL_TCG;
-        log_warn("accel auto: %s; using TCG (slow, no hardware virtualization)", err_msg(&probe));
-    }
-    (void)e;
-    return 0;
-}
-
-static int resolve_transport(struct hv_vm *vm, struct err *e)
-{
-    struct qemu *q = Q(vm);
-    switch (vm->cfg.transport) {
-    case HV_TRANSPORT_AUTO: {
-        struct err probe = ERR_INIT;
-        if (hostcaps_vhost_vsock_usable(&probe) == 0) {
-            q->ch.transport = HV_TRANSPORT_VSOCK;
-        } else {
-            q->ch.transport = HV_TRANSPORT_VIRTIO_SERIAL;
-            log_info("transport auto: %s; agent channel is virtio-serial port %s",
-                     err_msg(&probe), HV_AGENT_SERIAL_NAME);
-        }
-        return 0;
-    }
-    case HV_TRANSPORT_VSOCK:
-    case HV_TRANSPORT_VIRTIO_SERIAL:
-        q->ch.transport = vm->cfg.transport;
-        return 0;
-    case HV_TRANSPORT_HYBRID_VSOCK:
-        break;
-    }
-    return err_set(e, -EINVAL, "transport: hybrid vsock is for Cloud Hypervisor, not QEMU");
+    int r = hv_host_choose_transport(&vm->cfg, &q->ch.transport, e);
+    if (r < 0)
+        return r;
+    if (q->ch.transport != HV_TRANSPORT_VSOCK && q->ch.transport != HV_TRANSPORT_VIRTIO_SERIAL)
+        return err_set(e, -EINVAL, "transport: hybrid vsock is for Cloud Hypervisor, not QEMU");
+    return hv_host_choose_accel(&vm->cfg, &q->ch.accel, e);
 }
 
 static int qemu_prepare(struct hv_vm *vm, struct err *e)
@@ -159,7 +128,7 @@ static int qemu_prepare(struct hv_vm *vm, struct err *e)
                                                                  : VIRTIOFSD_DEFAULT_PATH,
                            true, e)) < 0)
         return r;
-    if ((r = resolve_transport(vm, e)) < 0 || (r = resolve_accel(vm, e)) < 0)
+    if ((r = resolve_choices(vm, e)) < 0)
         return r;
     q->q35 = !c->machine_type || !*c->machine_type || strcmp(c->machine_type, "q35") == 0;
     q->microvm = c->machine_type && strcmp(c->machine_type, "microvm") == 0;
@@ -190,8 +159,8 @@ static int qemu_prepare(struct hv_vm *vm, struct err *e)
 
     if (q->ch.transport == HV_TRANSPORT_VIRTIO_SERIAL &&
         (strlen(q->agent_path) >= sizeof(((struct sockaddr_un *)0)->sun_path) ||
-         !copy_str(vm->agent_address, sizeof(vm->agent_address), "unix://") ||
-         !copy_str(vm->agent_address + 7, sizeof(vm->agent_address) - 7, q->agent_path)))
+         !copy_str(vm->agent_address, sizeof(vm->agent_address), "vserial://") ||
+         !copy_str(vm->agent_address + 10, sizeof(vm->agent_address) - 10, q->agent_path)))
         return err_set(e, -ENAMETOOLONG, "agent socket %s: path too long", q->agent_path);
     vm->caps = (struct hv_caps){
         .block_hotplug = !q->microvm && (!q->q35 || c->pcie_root_ports > 0),
@@ -331,7 +300,7 @@ static int qemu_start(struct hv_vm *vm, uint64_t timeout_ns, struct err *e)
         timeout_ns = 30ull * 1000000000ull;
     if (q->ch.transport == HV_TRANSPORT_VSOCK) {
         uint32_t cid;
-        if ((r = hostcaps_claim_vsock_cid(&q->vhost_fd, &cid, e)) < 0)
+        if ((r = hv_host_claim_vsock_cid(&q->vhost_fd, &cid, e)) < 0)
             return r;
         q->ch.guest_cid = cid;
         snprintf(vm->agent_address, sizeof(vm->agent_address), "vsock://%u:%d", cid,

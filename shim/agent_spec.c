@@ -141,6 +141,58 @@ int agent_spec_parse(const char *json, size_t len, const char *cid, const char *
     return finish(spec, cid, guest_root, ret_spec, e);
 }
 
+static bool has_option(const Grpc__Mount *m, const char *opt)
+{
+    for (size_t i = 0; i < m->n_options; i++)
+        if (m->options[i] && strcmp(m->options[i], opt) == 0)
+            return true;
+    return false;
+}
+
+static bool under(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+int agent_spec_share_binds(struct agent_spec *s, agent_spec_bind_fn fn, void *ud)
+{
+    Grpc__Spec *spec = s->spec;
+    size_t k = 0;
+    int n = 0;
+
+    for (size_t i = 0; i < spec->n_mounts; i++) {
+        Grpc__Mount *m = spec->mounts[i];
+        bool bind = (m->type && strcmp(m->type, "bind") == 0) || has_option(m, "bind") ||
+                    has_option(m, "rbind");
+        char guest[4096];
+        int r = 1;
+
+        if (bind && m->source && m->source[0] == '/' && !under(m->source, "/proc") &&
+            !under(m->source, "/sys") && !under(m->source, "/dev")) {
+            r = fn(m->source, m->destination ? m->destination : "", has_option(m, "ro"), guest,
+                   sizeof(guest), ud);
+            if (r < 0) {
+                /* Keep the spec whole so that it can be freed. */
+                for (size_t j = i; j < spec->n_mounts; j++)
+                    spec->mounts[k++] = spec->mounts[j];
+                spec->n_mounts = k;
+                return r;
+            }
+            if (r > 0) {
+                set_string(&m->source, guest);
+                n++;
+            }
+        }
+        if (r == 0)
+            protobuf_c_message_free_unpacked(&m->base, NULL);
+        else
+            spec->mounts[k++] = m;
+    }
+    spec->n_mounts = k;
+    return n;
+}
+
 struct agent_spec *agent_spec_free(struct agent_spec *s)
 {
     if (s) {

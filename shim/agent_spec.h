@@ -9,6 +9,7 @@
  * domain; agent_client.c consumes them. Pure functions: any thread. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct err;
@@ -22,6 +23,16 @@ int agent_spec_parse(const char *json, size_t len, const char *cid, const char *
                      struct agent_spec **ret_spec, struct err *e);
 /* NULL-safe, returns NULL. */
 struct agent_spec *agent_spec_free(struct agent_spec *s);
+
+/* Host bind mounts of the spec (type "bind" or a bind/rbind option) whose
+ * source is not under /proc, /sys or /dev (those stay as they are, as in
+ * Kata): fn shares source with the guest and writes the guest path into
+ * guest, returning 1 (source rewritten), 0 (mount dropped from the spec)
+ * or a negative errno (the whole call fails with it). readonly: the mount
+ * asks for "ro". Returns the number of mounts rewritten. */
+typedef int (*agent_spec_bind_fn)(const char *source, const char *destination, bool readonly,
+                                  char *guest, size_t size, void *ud);
+int agent_spec_share_binds(struct agent_spec *s, agent_spec_bind_fn fn, void *ud);
 
 /* containerd's Exec spec Any (runtime-spec Process JSON). */
 int agent_json_process(const void *json, size_t len, struct agent_json **ret, struct err *e);

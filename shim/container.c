@@ -134,14 +134,19 @@ static void umount_work(void *ud)
         log_warn("container %s: %s", j->c->id, err_msg(&e));
 }
 
+/* Create is answered only once the container is gone, so that the Delete
+ * and Shutdown containerd sends next find nothing left and the shim exits. */
 static void fail_done(void *ud)
 {
     struct cjob *j = ud;
     struct container *c = j->c;
+    container_created_fn fn = c->created_fn;
+    void *fn_ud = c->created_ud;
 
     if (c->sb)
         sandbox_detach(c->sb, c);
     container_free(c);
+    fn(fn_ud, j->r, err_msg(&j->e), 0);
     cjob_free(j);
 }
 
@@ -151,7 +156,8 @@ static void container_fail(struct container *c, int code, const char *msg)
     struct shim *shim = c->sb ? c->sb->shim : NULL;
 
     log_error("create %s: %s", c->id, msg);
-    c->created_fn(c->created_ud, code, msg, 0);
+    j->r = code;
+    err_set(&j->e, code, "%s", msg);
     j->c = c;
     if (c->sb)
         snprintf(j->sandbox_id, sizeof(j->sandbox_id), "%s", c->sb->id);
@@ -193,6 +199,26 @@ static void create_done(const struct agent_reply *r, void *ud)
     c->created_fn(c->created_ud, 0, "", ev.pid);
 }
 
+/* agent_spec_share_binds() callback, on the worker. */
+static int share_bind(const char *source, const char *destination, bool readonly, char *guest,
+                      size_t size, void *ud)
+{
+    struct cjob *j = ud;
+    struct err e = ERR_INIT;
+    int r = share_bind_volume(j->sandbox_id, j->c->id, source, destination, readonly, guest,
+                              size, &e);
+
+    if (r == -ENOENT || r == -EINVAL) {
+        log_warn("container %s: mount %s dropped: %s", j->c->id, destination, err_msg(&e));
+        return 0;
+    }
+    if (r < 0) {
+        j->e = e;
+        return r;
+    }
+    return 1;
+}
+
 static void mount_work(void *ud)
 {
     struct cjob *j = ud;
@@ -210,6 +236,12 @@ static void mount_work(void *ud)
         return;
     }
     j->r = agent_spec_load(c->config_json, c->id, guest_root, &j->spec, &j->e);
+    if (j->r < 0 || j->guest_sees_host)
+        return;
+    /* Host binds (CRI's /etc/hosts, resolv.conf, volumes) cross virtio-fs. */
+    j->r = agent_spec_share_binds(j->spec, share_bind, j);
+    if (j->r > 0)
+        log_info("container %s: %d bind mount(s) shared with the guest", c->id, j->r);
 }
 
 static void mount_done(void *ud)
@@ -254,9 +286,7 @@ static void prep_work(void *ud)
     if (j->r < 0)
         return;
     j->cfg = xnew(struct runtime_config, 1);
-    j->r = runtime_config_load(j->config_path, j->cfg, &j->e);
-    if (j->r >= 0)
-        j->r = runtime_config_annotations(j->cfg, c->config_json, &j->e);
+    j->r = runtime_config_load(j->config_path, c->config_json, j->cfg, &j->e);
 }
 
 static void prep_done(void *ud)

@@ -1,14 +1,17 @@
-/* The part of Kata's configuration.toml the shim uses to start a sandbox,
- * until config/cfg.h (the full schema) is available: discovery (the Create
- * options' ConfigPath, then KATA_CONF_FILE, then
- * /etc/kata-containers/configuration.toml and
- * /usr/share/defaults/kata-containers/configuration.toml), the first
- * [hypervisor.<qemu|clh|mock>] table with Kata's key names, [agent.kata]
- * dial_timeout, and the io.katacontainers.config.hypervisor.* annotations
- * the hypervisor table lists in enable_annotations. The mock driver (a
- * test configuration: [hypervisor.mock] path = <kata-agent>) runs the agent
- * on the host. Blocking file reads: call from a worker thread. Errors are
- * negative errno with a message naming the file and key. */
+/* The shim's per-sandbox configuration: config/cfg.h loaded through Kata's
+ * discovery (the Create options' ConfigPath, then KATA_CONF_FILE, then
+ * /etc/kata-containers/configuration.toml, then
+ * /usr/share/defaults/kata-containers/configuration.toml), the pod's
+ * io.katacontainers.config.* annotations applied through
+ * config/annotations.h (gated by enable_annotations), and turned into the
+ * driver's struct hv_config by hypervisor/hv-config.h, the mapping
+ * kata-agent-ctl uses too.
+ *
+ * The result is self-contained (fixed arrays, no pointers), because the
+ * sandbox keeps a by-value copy of it; runtime_config_to_hv() points a
+ * struct hv_config into the copy it is given. Blocking file reads: call
+ * from a worker thread. Errors are negative errno with a message naming
+ * the file and line (from cfg_load), the key or the annotation. */
 #pragma once
 
 #include <limits.h>
@@ -20,32 +23,37 @@
 struct err;
 
 #define RUNTIME_CONFIG_STR_MAX 1024
+#define RUNTIME_CONFIG_PARAMS_MAX 4096
+#define RUNTIME_CONFIG_ARGS_MAX 16
 
 struct runtime_config {
-    char file[PATH_MAX]; /* the file read, "" for built-in defaults */
+    char file[PATH_MAX]; /* the file loaded */
     enum hv_kind kind;
+    enum hv_shared_fs shared_fs;
+    uint64_t dial_timeout_ns;
+    /* hv_config_from_cfg()'s result; its string fields are NULL here and
+     * live in the arrays below (empty = NULL). */
+    struct hv_config hv;
     char path[RUNTIME_CONFIG_STR_MAX];
     char kernel[RUNTIME_CONFIG_STR_MAX];
     char initrd[RUNTIME_CONFIG_STR_MAX];
     char image[RUNTIME_CONFIG_STR_MAX];
     char firmware[RUNTIME_CONFIG_STR_MAX];
     char machine_type[64];
-    char kernel_params[RUNTIME_CONFIG_STR_MAX];
-    char virtiofsd[RUNTIME_CONFIG_STR_MAX];
+    char cpu_model[128];
+    char kernel_params[RUNTIME_CONFIG_PARAMS_MAX];
+    char virtiofsd_path[RUNTIME_CONFIG_STR_MAX];
     char virtiofsd_cache[32];
-    enum hv_shared_fs shared_fs;
-    unsigned vcpus, memory_mib;
-    uint64_t dial_timeout_ns;
-    bool debug;
-    char enable_annotations[RUNTIME_CONFIG_STR_MAX]; /* ",key,key," */
+    char extra_args[RUNTIME_CONFIG_ARGS_MAX][256];
+    size_t n_extra_args;
+    const char *extra_ptrs[RUNTIME_CONFIG_ARGS_MAX + 1]; /* set by runtime_config_to_hv */
 };
 
-/* config_path: ConfigPath from the Create options, or NULL/"". */
-int runtime_config_load(const char *config_path, struct runtime_config *ret,
-                        struct err *e);
-/* Applies permitted annotations from an OCI config.json's annotations. */
-int runtime_config_annotations(struct runtime_config *c, const char *config_json_path,
-                               struct err *e);
-/* Fills hv (strings borrowed from c). */
-void runtime_config_to_hv(const struct runtime_config *c, const char *shared_dir,
+/* config_path: ConfigPath from the Create options, or NULL/"".
+ * config_json: the bundle's OCI config.json, whose annotations apply (NULL:
+ * none). */
+int runtime_config_load(const char *config_path, const char *config_json,
+                        struct runtime_config *ret, struct err *e);
+/* Fills hv with strings borrowed from c (and shared_dir). */
+void runtime_config_to_hv(struct runtime_config *c, const char *shared_dir,
                           struct hv_config *ret_hv);

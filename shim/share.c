@@ -2,11 +2,14 @@
 #include "shim/share.h"
 
 #include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -210,6 +213,87 @@ int share_mount_rootfs(const char *sid, const char *cid, const char *bundle,
     return 0;
 }
 
+int share_bind_volume(const char *sid, const char *cid, const char *source,
+                      const char *destination, bool readonly, char *guest, size_t size,
+                      struct err *e)
+{
+    unsigned char rnd[8];
+    char name[NAME_MAX + 1], sub[PATH_MAX], dst[PATH_MAX];
+    const char *base = strrchr(destination, '/');
+    struct stat st;
+    int r;
+
+    base = base && base[1] ? base + 1 : "volume";
+    if (stat(source, &st) < 0)
+        return err_set(e, -errno, "volume %s: %s", source, strerror(errno));
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+        return err_set(e, -EINVAL, "volume %s: neither a directory nor a regular file", source);
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        return err_set(e, -EIO, "volume %s: no random bytes", source);
+    r = snprintf(name, sizeof(name), "%s-%02x%02x%02x%02x%02x%02x%02x%02x-%s", cid, rnd[0], rnd[1],
+                 rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7], base);
+    if (r < 0 || (size_t)r >= sizeof(name) ||
+        snprintf(sub, sizeof(sub), "mounts/%s", name) >= (int)sizeof(sub) ||
+        share_path(sid, sub, dst, sizeof(dst)) < 0)
+        return err_set(e, -ENAMETOOLONG, "volume %s: path too long", source);
+    r = snprintf(guest, size, "%s/%s", GUEST_SHARED, name);
+    if (r < 0 || (size_t)r >= size)
+        return err_set(e, -ENAMETOOLONG, "volume %s: guest path too long", source);
+    if (S_ISDIR(st.st_mode)) {
+        if (mkdir(dst, 0755) < 0)
+            return err_set(e, -errno, "volume %s: mkdir %s: %s", source, dst, strerror(errno));
+    } else {
+        int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return err_set(e, -errno, "volume %s: create %s: %s", source, dst, strerror(errno));
+        close(fd);
+    }
+    if (mount(source, dst, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+        (readonly && mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)) {
+        r = -errno;
+        share_umount_all(dst);
+        remove(dst);
+        return err_set(e, r, "volume %s: bind on %s: %s", source, dst, strerror(-r));
+    }
+    return 0;
+}
+
+/* Entries mounts/<cid>-<16 hex>-<name> of share_bind_volume(). */
+static bool is_volume_of(const char *entry, const char *cid)
+{
+    size_t n = strlen(cid);
+
+    if (strncmp(entry, cid, n) != 0 || entry[n] != '-' || strlen(entry + n + 1) < 18)
+        return false;
+    for (size_t i = n + 1; i < n + 17; i++)
+        if (!strchr("0123456789abcdef", entry[i]))
+            return false;
+    return entry[n + 17] == '-';
+}
+
+static int umount_volumes(const char *sid, const char *cid)
+{
+    char dir[PATH_MAX], path[PATH_MAX + NAME_MAX + 2];
+    struct dirent *de;
+    DIR *d;
+    int r = 0;
+
+    if (share_path(sid, "mounts", dir, sizeof(dir)) < 0 || !(d = opendir(dir)))
+        return 0;
+    while ((de = readdir(d))) {
+        if (!is_volume_of(de->d_name, cid))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        int rr = share_umount_all(path);
+        if (rr < 0 && !r)
+            r = rr;
+        if (rr == 0)
+            remove(path);
+    }
+    closedir(d);
+    return r;
+}
+
 int share_umount_rootfs(const char *sid, const char *cid, const char *bundle, struct err *e)
 {
     char rootfs[PATH_MAX], dst[PATH_MAX], sub[PATH_MAX];
@@ -220,7 +304,8 @@ int share_umount_rootfs(const char *sid, const char *cid, const char *bundle, st
         share_path(sid, sub, dst, sizeof(dst)) < 0)
         return err_set(e, -ENAMETOOLONG, "container %s: path too long", cid);
     strncat(dst, "/rootfs", sizeof(dst) - strlen(dst) - 1);
-    if ((r = share_umount_all(dst)) < 0 || (r = share_umount_all(rootfs)) < 0)
+    if ((r = umount_volumes(sid, cid)) < 0 || (r = share_umount_all(dst)) < 0 ||
+        (r = share_umount_all(rootfs)) < 0)
         return err_set(e, r, "container %s: unmount rootfs: %s", cid, strerror(-r));
     rmdir(dst);
     dst[strlen(dst) - strlen("/rootfs")] = '\0';

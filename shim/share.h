@@ -31,8 +31,18 @@ int share_teardown(const char *sid, struct err *e);
  * shim does), then binds that on mounts/<cid>/rootfs. */
 int share_mount_rootfs(const char *sid, const char *cid, const char *bundle,
                        const struct share_mount *mounts, size_t n, struct err *e);
-/* Undoes share_mount_rootfs; idempotent. */
+/* Undoes share_mount_rootfs and share_bind_volume; idempotent. */
 int share_umount_rootfs(const char *sid, const char *cid, const char *bundle, struct err *e);
+
+/* Shares a host bind-mount source with the guest, as Kata does for
+ * volumes: binds it (read-only when asked) on
+ * mounts/<cid>-<16 random hex>-<basename(destination)> and writes the
+ * guest path of that into guest. -ENOENT: the source is missing; -EINVAL:
+ * not a directory or regular file (sockets, fifos, devices cannot cross
+ * virtio-fs). share_umount_rootfs() removes them again. */
+int share_bind_volume(const char *sid, const char *cid, const char *source,
+                      const char *destination, bool readonly, char *guest, size_t size,
+                      struct err *e);
 
 /* Where the agent finds the container rootfs. guest_sees_host: the mock
  * hypervisor, whose "guest" is the host (the path under shared/); otherwise

@@ -75,12 +75,15 @@ static void handle_shutdown(struct ttrpc_call *call, const ProtobufCMessage *req
         (const Containerd__Task__V2__ShutdownRequest *)request;
     struct shim *shim = ud;
 
-    /* Kata and runc: keep serving while any container remains. */
-    reply_empty(call);
-    if (shim_container_count(shim) == 0 || req->now)
-        shim_request_exit(shim, 0);
-    else
+    /* Kata and runc: keep serving while any container remains. Decide
+     * before replying: the reply frees the request. */
+    bool exit_now = shim_container_count(shim) == 0 || req->now;
+
+    if (!exit_now)
         log_debug("shutdown %s: %u containers remain", req->id, shim_container_count(shim));
+    reply_empty(call);
+    if (exit_now)
+        shim_request_exit(shim, 0);
 }
 
 static void handle_checkpoint(struct ttrpc_call *call, const ProtobufCMessage *request, void *ud)
@@ -229,8 +232,10 @@ static void handle_create(struct ttrpc_call *call, const ProtobufCMessage *reque
         .stderr_path = req->stderr,
         .config_path = config_path,
     };
+    /* container_create() may answer, and so free the request, before it
+     * returns: only p.n_rootfs is read below. */
     r = container_create(shim, &p, created, call, &e);
-    for (size_t i = 0; i < req->n_rootfs; i++)
+    for (size_t i = 0; i < p.n_rootfs; i++)
         free((void *)mounts[i].options);
     free(mounts);
     if (r < 0)

@@ -21,6 +21,7 @@ enum {
     OPT_IGNORE_ERRORS,
     OPT_TIMEOUT,
     OPT_VM,
+    OPT_CONFIG,
 };
 
 static const struct option global_options[] = {
@@ -43,6 +44,7 @@ static const struct option connect_options[] = {
     {"server-address", required_argument, NULL, OPT_SERVER_ADDRESS},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"vm", required_argument, NULL, OPT_VM},
+    {"config", required_argument, NULL, OPT_CONFIG},
     {0},
 };
 
@@ -77,7 +79,12 @@ void ctl_cli_usage(FILE *f)
             "  -n, --no-auto-values        Do not generate ids, specs and other values\n"
             "      --ignore-errors         Do not stop at the first failed command\n"
             "      --timeout T             Per-call timeout: 0 (none), 99ns, 30us, 2ms, 5s, 7m\n"
-            "      --vm HYPERVISOR         Boot a test VM first (not available yet)\n"
+            "      --vm HYPERVISOR         Boot a test VM (qemu, clh or mock) from the\n"
+            "                              configuration, run the commands against its\n"
+            "                              agent, then stop it\n"
+            "      --config FILE           Configuration for --vm [default: $KATA_CONF_FILE,\n"
+            "                              then /etc/kata-containers/configuration.toml,\n"
+            "                              then the one in /usr/share/defaults/kata-containers]\n"
             "\n"
             "Run 'kata-agent-ctl connect --server-address URI -c list' for the commands.\n"
             "\n"
@@ -211,6 +218,9 @@ static int parse_connect_opt(int c, struct ctl_opts *o)
     case OPT_VM:
         o->vm = optarg;
         return 0;
+    case OPT_CONFIG:
+        o->config_path = optarg;
+        return 0;
     default:
         return usage_error("connect: bad option");
     }
@@ -232,7 +242,11 @@ static int parse_connect(int argc, char **argv, struct ctl_opts *o)
     if (optind < argc)
         return usage_error("connect: unexpected argument \"%s\"", argv[optind]);
     if (!o->server_address && !o->vm)
-        return usage_error("connect: --server-address is required");
+        return usage_error("connect: --server-address is required (or --vm)");
+    if (o->server_address && o->vm)
+        return usage_error("connect: --server-address and --vm exclude each other");
+    if (o->config_path && !o->vm)
+        return usage_error("connect: --config goes with --vm");
     if (!o->interactive && o->n_cmds == 0)
         return usage_error("connect: give at least one --cmd, or --interactive");
     return 0;

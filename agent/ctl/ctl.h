@@ -33,10 +33,13 @@ struct ctl_opts {
     enum ctl_subcommand subcommand;
     const char *server_address;
     const char *bundle_dir;
-    /* connect --vm HYPERVISOR: boot a test VM and talk to its agent. Parsed
-     * so the surface matches upstream; the VM part comes with the
-     * hypervisor drivers (issue 5) and is refused until then. */
+    /* connect --vm HYPERVISOR [--config FILE]: boot a test VM from the
+     * Kata configuration and talk to its agent (vm.c). */
     const char *vm;
+    const char *config_path;
+    /* Keep dialing any transport until this long (a booting VM's agent);
+     * 0: retry vsock and hybrid vsock only, as upstream. */
+    uint64_t dial_wait_ns;
     bool hybrid_vsock;
     uint32_t hybrid_vsock_port;
     bool no_auto_values;
@@ -70,6 +73,15 @@ struct ctl_session {
 /* session.c: connects, runs opts->cmds (or stdin lines with -i); returns the
  * exit status. */
 int ctl_session_run(const struct ctl_opts *opts);
+
+/* vm.c: connect --vm. Loads the configuration (Kata's discovery, or
+ * opts->config_path), boots the VM with hypervisor/ in a fresh state folder
+ * under /run/kata-containers/agent-ctl/ (a temp folder when /run is not
+ * writable), runs the session against its agent in a child process, then
+ * stops the VM and removes the folder on every path, SIGINT, SIGTERM and
+ * SIGHUP included. Returns the exit status (1 for a bad configuration or a
+ * VM that does not start, 2 for a bad --vm, 128+N after signal N). */
+int ctl_vm_run(const struct ctl_opts *opts);
 
 /* api.c: the agent API commands (every grpc.AgentService and grpc.Health
  * method). */

@@ -22,10 +22,13 @@ CTL_OBJS := $(CTL_SRCS:%.c=$(O)/%.o)
 KATA_AGENT_CTL := $(O)/bin/kata-agent-ctl
 BINS += $(KATA_AGENT_CTL)
 
-$(KATA_AGENT_CTL): $(CTL_OBJS) $(LIBKATA) $(PROTOS_LIB)
+# A host tool: connect --vm boots a VM through hypervisor/ (which needs
+# config/, json-c and libcurl), unlike the agent it talks to.
+$(KATA_AGENT_CTL): $(CTL_OBJS) $(LIBHV) $(LIBCONFIG) $(LIBKATA) $(PROTOS_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(CTL_OBJS) $(LIBKATA_LINK) $(JSONC_LIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(CTL_OBJS) $(LIBHV) $(LIBCONFIG) $(LIBKATA_LINK) \
+		$(JSONC_LIBS) $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
 
 # The fuzz programs link lib/ without SYSTEM_LIBS.
 $(O)/tests/fuzz/replay_oci_spec_json $(O)/tests/fuzz/libfuzzer_oci_spec_json: \

@@ -50,14 +50,19 @@ static int dial(const struct ctl_opts *o, struct err *e)
     int r = transport_parse(uri, &a, e);
     if (r < 0)
         return r;
-    bool retry = a.kind == TRANSPORT_VSOCK || a.kind == TRANSPORT_HVSOCK;
+    bool retry = a.kind == TRANSPORT_VSOCK || a.kind == TRANSPORT_HVSOCK || o->dial_wait_ns;
     uint64_t timeout = o->timeout_ns ? o->timeout_ns : DIAL_TIMEOUT_NS;
+    /* A booting VM (connect --vm): its agent needs seconds under TCG. */
+    if (o->dial_wait_ns && timeout < o->dial_wait_ns)
+        timeout = o->dial_wait_ns;
+    uint64_t deadline = loop_now() + (o->dial_wait_ns ? o->dial_wait_ns : UINT64_MAX / 2);
     for (int i = 0;; i++) {
         struct err de = ERR_INIT;
         r = transport_dial(uri, timeout, &de);
         if (r >= 0)
             return r;
-        if (!retry || i + 1 >= DIAL_ATTEMPTS || r == -EINVAL)
+        bool out_of_tries = o->dial_wait_ns ? loop_now() >= deadline : i + 1 >= DIAL_ATTEMPTS;
+        if (!retry || out_of_tries || r == -EINVAL)
             return err_set(e, r, "%s", err_msg(&de));
         log_debug("dial %s: %s; retrying", uri, err_msg(&de));
         sleep_ns(DIAL_PAUSE_NS);
@@ -192,11 +197,8 @@ int ctl_session_run(const struct ctl_opts *o)
     struct err e = ERR_INIT;
     unsigned failures = 0;
 
-    if (o->vm) {
-        fprintf(stderr, "ERROR: connect --vm is not available yet: start the VM (or a "
-                        "stand-alone agent) and give its --server-address\n");
-        return 2;
-    }
+    if (o->vm)
+        return ctl_vm_run(o);
     /* Like upstream, "-c list" alone needs no agent. */
     if (!o->interactive && o->n_cmds == 1 &&
         (!strcmp(o->cmds[0], "list") || !strcmp(o->cmds[0], "help"))) {

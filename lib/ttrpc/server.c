@@ -244,8 +244,15 @@ static void call_deadline(struct loop_source *s, void *userdata)
     if (call->answered)
         return;
     call->answered = call->cancelled = true;
+    /* A failed send closes the connection, which runs the cancel callback
+     * of every call not yet notified, and that callback may finish (free)
+     * the call. Mark this one first so that its callback runs below, once,
+     * after the last use of the call. */
+    bool notify = !call->notified;
+    call->notified = true;
     conn_send(call->conn, call->stream_id, TTRPC_DEADLINE_EXCEEDED, "deadline exceeded", NULL);
-    call_notify_cancel(call);
+    if (notify && call->cancel_fn)
+        call->cancel_fn(call, call->cancel_userdata);
 }
 
 static void call_free(struct ttrpc_call *call)
@@ -272,6 +279,9 @@ static void call_free(struct ttrpc_call *call)
 static void call_finish(struct ttrpc_call *call, int code, const char *message,
                         const ProtobufCMessage *response)
 {
+    /* The handler is finishing the call: a connection closed by this very
+     * send must not hand the call back to its cancel callback. */
+    call->notified = true;
     if (!call->answered) {
         call->answered = true;
         conn_send(call->conn, call->stream_id, code, message, response);

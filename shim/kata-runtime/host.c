@@ -52,13 +52,8 @@ void host_facts_collect(const struct cfg *c, struct host_facts *h)
     read_distro(h);
     h->mem_total_kib = read_mem_total();
     h->cpu_known = hostcheck_cpu(NULL, &h->cpu) == 0;
-    if (hostcheck_kvm_probe(NULL, 0, &h->kvm) < 0) {
-        h->kvm.state = HOSTCHECK_KVM_FAILED;
-        snprintf(h->kvm.detail, sizeof(h->kvm.detail), "the KVM probe could not start");
-    }
-    h->vhost_vsock =
-        hostcheck_device("/dev/vhost-vsock", h->vhost_vsock_detail, sizeof(h->vhost_vsock_detail)) ==
-        0;
+    hostcheck_kvm(&h->kvm);
+    h->vhost_vsock = hostcheck_vhost_vsock(h->vhost_vsock_detail, sizeof(h->vhost_vsock_detail));
     h->vhost_net =
         hostcheck_device("/dev/vhost-net", h->vhost_net_detail, sizeof(h->vhost_net_detail)) == 0;
     h->accel_r = hostcheck_pick_accel(&c->hv, &h->kvm, &h->accel, h->accel_why,

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "hypervisor/hv.h"
+#include "lib/compiler.h"
 #include "lib/err.h"
 #include "lib/fd.h"
 #include "lib/loop.h"
@@ -30,6 +31,12 @@
 #define BOOT_TIMEOUT_MS 90000
 
 static char kernel[PATH_MAX], initrd[PATH_MAX];
+
+/* A failed ASSERT returns early: the VM (and its QEMU) goes with it. */
+static void vm_freep(struct hv_vm **vm)
+{
+    *vm = hv_vm_free(*vm);
+}
 
 static const char *out_dir(void)
 {
@@ -189,7 +196,7 @@ TEST(boot_serial_pause_hotplug_stop)
     if (r)
         return r;
     struct hv_config cfg = config();
-    struct hv_vm *vm = NULL;
+    _cleanup_(vm_freep) struct hv_vm *vm = NULL;
     struct err e = ERR_INIT;
     const char *state = test_tmpdir();
     int64_t t0 = now_ms();
@@ -261,7 +268,7 @@ TEST(boot_serial_pause_hotplug_stop)
     ASSERT_TRUE(!exists(proc));
     snprintf(proc, sizeof(proc), "%s/agent.sock", dir);
     ASSERT_TRUE(!exists(proc));
-    hv_vm_free(vm);
+    vm = hv_vm_free(vm);
     ASSERT_TRUE(!exists(dir));
     return 0;
 }
@@ -279,7 +286,7 @@ TEST(virtio_fs_boot_and_stop)
     mkdir(share, 0755);
     cfg.shared_fs = HV_SHARED_FS_VIRTIO_FS;
     cfg.shared_dir = share;
-    struct hv_vm *vm = NULL;
+    _cleanup_(vm_freep) struct hv_vm *vm = NULL;
     struct err e = ERR_INIT;
     ASSERT_OK(hv_vm_new(&cfg, test_tmpdir(), "e2efs", &vm, &e));
     r = hv_vm_start(vm, 60 * SEC, &e);
@@ -295,18 +302,18 @@ TEST(virtio_fs_boot_and_stop)
     ASSERT_TRUE(exists(pidfile));
     ASSERT_OK(hv_vm_stop(vm, 10 * SEC, &e));
     ASSERT_TRUE(!exists(pidfile));
-    hv_vm_free(vm);
+    vm = hv_vm_free(vm);
     ASSERT_TRUE(!exists(dir));
     return 0;
 }
 
 static int expect_new_error(struct hv_config *cfg, const char *needle)
 {
-    struct hv_vm *vm = NULL;
+    _cleanup_(vm_freep) struct hv_vm *vm = NULL;
     struct err e = ERR_INIT;
     int r = hv_vm_new(cfg, test_tmpdir(), "bad", &vm, &e);
     if (r >= 0) {
-        hv_vm_free(vm);
+        vm = hv_vm_free(vm);
         printf("#   accepted a bad config (%s)\n", needle);
         return 1;
     }
@@ -355,7 +362,7 @@ TEST(qemu_dying_at_start_is_reported)
         return r;
     struct hv_config cfg = config();
     cfg.cpu_model = "no-such-cpu"; /* QEMU refuses it and exits at once */
-    struct hv_vm *vm = NULL;
+    _cleanup_(vm_freep) struct hv_vm *vm = NULL;
     struct err e = ERR_INIT;
     ASSERT_OK(hv_vm_new(&cfg, test_tmpdir(), "dies", &vm, &e));
     int64_t t0 = now_ms();
@@ -366,7 +373,7 @@ TEST(qemu_dying_at_start_is_reported)
     ASSERT_LT(took, 10000);
     ASSERT_TRUE(strstr(e.msg, "no-such-cpu") != NULL || strstr(e.msg, "CPU") != NULL);
     ASSERT_EQ(hv_vm_pidfd(vm), -1);
-    hv_vm_free(vm);
+    vm = hv_vm_free(vm);
     return 0;
 }
 
@@ -378,7 +385,7 @@ TEST(cleanup_after_a_crashed_owner)
     /* Start a VM, then forget it as a crashed shim would (no stop, no free
      * of the process): hv_cleanup must kill the recorded QEMU. */
     struct hv_config cfg = config();
-    struct hv_vm *vm = NULL;
+    _cleanup_(vm_freep) struct hv_vm *vm = NULL;
     struct err e = ERR_INIT;
     ASSERT_OK(hv_vm_new(&cfg, test_tmpdir(), "crash", &vm, &e));
     ASSERT_OK(hv_vm_start(vm, 60 * SEC, &e));
@@ -390,7 +397,7 @@ TEST(cleanup_after_a_crashed_owner)
     snprintf(dir, sizeof(dir), "%s/crash", test_tmpdir());
     ASSERT_TRUE(!exists(dir));
     ASSERT_OK(hv_cleanup(HV_KIND_QEMU, test_tmpdir(), "crash", &e)); /* idempotent */
-    hv_vm_free(vm);
+    vm = hv_vm_free(vm);
     return 0;
 }
 
@@ -409,7 +416,7 @@ TEST(agent_check_over_the_chosen_channel)
     struct hv_config cfg = config();
     cfg.initrd = real;
     cfg.kernel_params = "agent.log=debug";
-    struct hv_vm *vm = NULL;
+    _cleanup_(vm_freep) struct hv_vm *vm = NULL;
     struct err e = ERR_INIT;
     ASSERT_OK(hv_vm_new(&cfg, test_tmpdir(), "agent", &vm, &e));
     ASSERT_OK(hv_vm_start(vm, 60 * SEC, &e));
@@ -456,7 +463,7 @@ TEST(agent_check_over_the_chosen_channel)
     printf("#   agent at %s: Check -> %s (status %d), GetGuestDetails -> %s (version %s)\n", uri,
            ttrpc_code_name(code_check), serving, ttrpc_code_name(code_details), version);
     ASSERT_OK(hv_vm_stop(vm, 5 * SEC, &e));
-    hv_vm_free(vm);
+    vm = hv_vm_free(vm);
     ASSERT_EQ(r, 0);
     ASSERT_EQ(code_check, TTRPC_OK);
     ASSERT_EQ(serving, GRPC__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING);

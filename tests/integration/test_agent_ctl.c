@@ -932,9 +932,16 @@ TEST(usage_and_help)
     RUN(&r, NULL, "-l", "loud", "examples");
     ASSERT_EQ(r.status, 2);
     ASSERT_CONTAINS(r.err, "unknown log level");
-    RUN(&r, NULL, "connect", "--vm", "qemu", "-c", "Check");
+    /* connect --vm itself boots VMs: tests/e2e/test_agent_ctl_vm.c */
+    RUN(&r, NULL, "connect", "--vm", "bochs", "-c", "Check");
     ASSERT_EQ(r.status, 2);
-    ASSERT_CONTAINS(r.err, "--vm is not available yet");
+    ASSERT_CONTAINS(r.err, "--vm bochs: expected qemu, clh or mock");
+    RUN(&r, NULL, "connect", "--vm", "qemu", "--server-address", "unix:///x", "-c", "Check");
+    ASSERT_EQ(r.status, 2);
+    ASSERT_CONTAINS(r.err, "exclude each other");
+    RUN(&r, NULL, "connect", "--config", "/x.toml", "--server-address", "unix:///x", "-c", "x");
+    ASSERT_EQ(r.status, 2);
+    ASSERT_CONTAINS(r.err, "--config goes with --vm");
     RUN(&r, NULL, "frob");
     ASSERT_EQ(r.status, 2);
     return 0;

@@ -256,7 +256,7 @@ static bool wait_gone(const char *path, int timeout_ms)
 TEST(start_connect_shutdown_delete)
 {
     _cleanup_fake_ struct fake f = {.shim = ""};
-    struct ch_result res;
+    _cleanup_(ch_result_done) struct ch_result res = {.exit_code = -1};
     char uri[ADDRESS_MAX], file[256];
     Containerd__Task__V2__ConnectRequest creq = CONTAINERD__TASK__V2__CONNECT_REQUEST__INIT;
     Containerd__Task__V2__ShutdownRequest sreq = CONTAINERD__TASK__V2__SHUTDOWN_REQUEST__INIT;
@@ -316,7 +316,7 @@ TEST(start_connect_shutdown_delete)
 TEST(pod_container_joins_sandbox_shim)
 {
     _cleanup_fake_ struct fake sb = {.shim = ""}, ct = {.shim = ""};
-    struct ch_result res;
+    _cleanup_(ch_result_done) struct ch_result res = {.exit_code = -1};
     char uri[ADDRESS_MAX];
     Containerd__Task__V2__ShutdownRequest sreq = CONTAINERD__TASK__V2__SHUTDOWN_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;
@@ -358,7 +358,7 @@ TEST(pod_container_joins_sandbox_shim)
 TEST(killed_shim_is_cleaned_by_delete)
 {
     struct fake f;
-    struct ch_result res;
+    _cleanup_(ch_result_done) struct ch_result res = {.exit_code = -1};
     char uri[ADDRESS_MAX], pidfile[PATH_MAX + 16], buf[32] = "";
     int fd;
     ssize_t n;

@@ -30,6 +30,17 @@
 #define TASK "containerd.task.v2.Task"
 #define SANDBOXES "/run/kata-containers/shared/sandboxes"
 
+/* Sandbox ids carry our pid: /run/vc/vm/<id> and the shared folder are
+ * host-global, and another run (sanitizer build, CI) may be going on. */
+static const char *sid(int n)
+{
+    static char ids[10][32];
+
+    if (!ids[n][0])
+        snprintf(ids[n], sizeof(ids[n]), "ft%d-%d", n, (int)getpid());
+    return ids[n];
+}
+
 struct env {
     struct shim shim;
     struct fake_agent *fa;
@@ -218,11 +229,11 @@ static int delete_task(struct env *v, const char *id, const char *exec_id, uint3
     return code;
 }
 
-static bool sandbox_dir_gone(const char *sid)
+static bool sandbox_dir_gone(const char *id)
 {
     char path[512];
 
-    snprintf(path, sizeof(path), "%s/%s", SANDBOXES, sid);
+    snprintf(path, sizeof(path), "%s/%s", SANDBOXES, id);
     return access(path, F_OK) < 0;
 }
 
@@ -239,27 +250,27 @@ TEST(create_start_wait_state_delete)
     uint32_t pid = 0, ex = 0;
     int st = -1;
 
-    ASSERT_EQ(create(&v, "ft1", &pid), 0);
+    ASSERT_EQ(create(&v, sid(1), &pid), 0);
     ASSERT_GT(pid, 0);
-    ASSERT_EQ(state(&v, "ft1", "", &st, &ex), 0);
+    ASSERT_EQ(state(&v, sid(1), "", &st, &ex), 0);
     ASSERT_EQ(st, 1); /* CREATED */
-    ASSERT_EQ(create(&v, "ft1", NULL), TTRPC_ALREADY_EXISTS);
-    ASSERT_EQ(start(&v, "ft1", ""), 0);
-    ASSERT_EQ(wait_sync(&v, "ft1", "", &ex), 0);
+    ASSERT_EQ(create(&v, sid(1), NULL), TTRPC_ALREADY_EXISTS);
+    ASSERT_EQ(start(&v, sid(1), ""), 0);
+    ASSERT_EQ(wait_sync(&v, sid(1), "", &ex), 0);
     ASSERT_EQ(ex, 7);
-    ASSERT_EQ(state(&v, "ft1", "", &st, &ex), 0);
+    ASSERT_EQ(state(&v, sid(1), "", &st, &ex), 0);
     ASSERT_EQ(st, 3); /* STOPPED */
     ASSERT_EQ(ex, 7);
     ex = 0;
-    ASSERT_EQ(wait_sync(&v, "ft1", "", &ex), 0); /* kept: answers at once */
+    ASSERT_EQ(wait_sync(&v, sid(1), "", &ex), 0); /* kept: answers at once */
     ASSERT_EQ(ex, 7);
-    ASSERT_EQ(kill_task(&v, "ft1", "", SIGKILL), 0); /* no-op after exit */
-    ASSERT_EQ(kill_task(&v, "ft1", "", SIGUSR1), TTRPC_NOT_FOUND);
-    ASSERT_EQ(delete_task(&v, "ft1", "", &ex), 0);
+    ASSERT_EQ(kill_task(&v, sid(1), "", SIGKILL), 0); /* no-op after exit */
+    ASSERT_EQ(kill_task(&v, sid(1), "", SIGUSR1), TTRPC_NOT_FOUND);
+    ASSERT_EQ(delete_task(&v, sid(1), "", &ex), 0);
     ASSERT_EQ(ex, 7);
-    ASSERT_EQ(delete_task(&v, "ft1", "", NULL), TTRPC_NOT_FOUND);
+    ASSERT_EQ(delete_task(&v, sid(1), "", NULL), TTRPC_NOT_FOUND);
     ASSERT_TRUE(settle(&v));
-    ASSERT_TRUE(sandbox_dir_gone("ft1"));
+    ASSERT_TRUE(sandbox_dir_gone(sid(1)));
     ASSERT_EQ(fake_agent_calls(v.fa, "DestroySandbox"), 1);
     ASSERT_EQ(fake_agent_calls(v.fa, "RemoveContainer"), 1);
     return 0;
@@ -301,7 +312,7 @@ TEST(concurrent_waits_kill_and_exec)
 {
     ENV(v, .exit_at_start = -1);
     Containerd__Task__V2__WaitRequest wq =
-        ID_REQ(Containerd__Task__V2__WaitRequest, CONTAINERD__TASK__V2__WAIT_REQUEST__INIT, "ft2", "");
+        ID_REQ(Containerd__Task__V2__WaitRequest, CONTAINERD__TASK__V2__WAIT_REQUEST__INIT, sid(2), "");
     Containerd__Task__V2__ExecProcessRequest xq = CONTAINERD__TASK__V2__EXEC_PROCESS_REQUEST__INIT;
     Google__Protobuf__Any spec = GOOGLE__PROTOBUF__ANY__INIT;
     static const char proc_json[] = "{\"args\":[\"sleep\",\"9\"],\"cwd\":\"/\"}";
@@ -309,8 +320,8 @@ TEST(concurrent_waits_kill_and_exec)
     uint32_t ex = 0;
     int st;
 
-    ASSERT_EQ(create(&v, "ft2", NULL), 0);
-    ASSERT_EQ(start(&v, "ft2", ""), 0);
+    ASSERT_EQ(create(&v, sid(2), NULL), 0);
+    ASSERT_EQ(start(&v, sid(2), ""), 0);
     for (int i = 0; i < 3; i++)
         ASSERT_OK(ttrpc_client_call(v.client, TASK, "Wait", &wq.base,
                                     &containerd__task__v2__wait_response__descriptor, NULL, wait_cb, &w));
@@ -318,29 +329,29 @@ TEST(concurrent_waits_kill_and_exec)
     spec.type_url = (char *)"types.containerd.io/opencontainers/runtime-spec/1/Process";
     spec.value.data = (uint8_t *)proc_json;
     spec.value.len = sizeof(proc_json) - 1;
-    xq.id = (char *)"ft2";
+    xq.id = (char *)sid(2);
     xq.exec_id = (char *)"e1";
     xq.spec = &spec;
     ASSERT_EQ(call(&v, "Exec", &xq.base, &google__protobuf__empty__descriptor, NULL), 0);
     ASSERT_EQ(call(&v, "Exec", &xq.base, &google__protobuf__empty__descriptor, NULL),
               TTRPC_ALREADY_EXISTS);
-    ASSERT_EQ(start(&v, "ft2", "e1"), 0);
-    ASSERT_EQ(state(&v, "ft2", "e1", &st, &ex), 0);
+    ASSERT_EQ(start(&v, sid(2), "e1"), 0);
+    ASSERT_EQ(state(&v, sid(2), "e1", &st, &ex), 0);
     ASSERT_EQ(st, 2); /* RUNNING */
-    ASSERT_EQ(kill_task(&v, "ft2", "e1", SIGTERM), 0);
-    ASSERT_EQ(wait_sync(&v, "ft2", "e1", &ex), 0);
+    ASSERT_EQ(kill_task(&v, sid(2), "e1", SIGTERM), 0);
+    ASSERT_EQ(wait_sync(&v, sid(2), "e1", &ex), 0);
     ASSERT_EQ(ex, 128 + SIGTERM);
-    ASSERT_EQ(delete_task(&v, "ft2", "e1", &ex), 0);
+    ASSERT_EQ(delete_task(&v, sid(2), "e1", &ex), 0);
     ASSERT_EQ(ex, 128 + SIGTERM);
     ASSERT_EQ(w.done, 0);
-    ASSERT_EQ(delete_task(&v, "ft2", "", NULL), TTRPC_FAILED_PRECONDITION); /* running */
-    ASSERT_EQ(kill_task(&v, "ft2", "", SIGKILL), 0);
+    ASSERT_EQ(delete_task(&v, sid(2), "", NULL), TTRPC_FAILED_PRECONDITION); /* running */
+    ASSERT_EQ(kill_task(&v, sid(2), "", SIGKILL), 0);
     for (int i = 0; i < 200 && w.done < 3; i++)
         loop_run_once(v.shim.loop, 20);
     ASSERT_EQ(w.done, 3);
     for (int i = 0; i < 3; i++)
         ASSERT_EQ(w.status[i], 137);
-    ASSERT_EQ(delete_task(&v, "ft2", "", &ex), 0);
+    ASSERT_EQ(delete_task(&v, sid(2), "", &ex), 0);
     ASSERT_EQ(ex, 137);
     ASSERT_TRUE(settle(&v));
     return 0;
@@ -351,11 +362,11 @@ TEST(malformed_wait_status_is_rejected)
     ENV(v, .mode = FAKE_AGENT_BAD_WAIT, .exit_at_start = 0);
     uint32_t ex = 0;
 
-    ASSERT_EQ(create(&v, "ft3", NULL), 0);
-    ASSERT_EQ(start(&v, "ft3", ""), 0);
-    ASSERT_EQ(wait_sync(&v, "ft3", "", &ex), 0);
+    ASSERT_EQ(create(&v, sid(3), NULL), 0);
+    ASSERT_EQ(start(&v, sid(3), ""), 0);
+    ASSERT_EQ(wait_sync(&v, sid(3), "", &ex), 0);
     ASSERT_EQ(ex, 255); /* 100000 from the guest is not an exit status */
-    ASSERT_EQ(delete_task(&v, "ft3", "", NULL), 0);
+    ASSERT_EQ(delete_task(&v, sid(3), "", NULL), 0);
     ASSERT_TRUE(settle(&v));
     return 0;
 }
@@ -365,11 +376,11 @@ TEST(oversized_read_is_rejected)
     ENV(v, .mode = FAKE_AGENT_BAD_READ, .exit_at_start = 4);
     uint32_t ex = 0;
 
-    ASSERT_EQ(create(&v, "ft4", NULL), 0);
-    ASSERT_EQ(start(&v, "ft4", ""), 0);
-    ASSERT_EQ(wait_sync(&v, "ft4", "", &ex), 0);
+    ASSERT_EQ(create(&v, sid(4), NULL), 0);
+    ASSERT_EQ(start(&v, sid(4), ""), 0);
+    ASSERT_EQ(wait_sync(&v, sid(4), "", &ex), 0);
     ASSERT_EQ(ex, 4);
-    ASSERT_EQ(delete_task(&v, "ft4", "", NULL), 0);
+    ASSERT_EQ(delete_task(&v, sid(4), "", NULL), 0);
     ASSERT_TRUE(settle(&v));
     return 0;
 }
@@ -384,12 +395,76 @@ TEST(silent_agent_fails_create_within_dial_timeout)
     if (r)
         return r;
     t0 = loop_now();
-    ASSERT_NE(create(&v, "ft5", NULL), 0);
+    ASSERT_NE(create(&v, sid(5), NULL), 0);
     printf("#   Create failed after %llu ms\n", (unsigned long long)((loop_now() - t0) / 1000000));
     ASSERT_LT(loop_now() - t0, 3500000000ull);
     ASSERT_GE(loop_now() - t0, 1500000000ull);
     ASSERT_TRUE(settle(&v));
-    ASSERT_TRUE(sandbox_dir_gone("ft5"));
+    ASSERT_TRUE(sandbox_dir_gone(sid(5)));
+    ASSERT_EQ(container_count(&v.shim), 0);
+    return 0;
+}
+
+/* Create with the bundle's config.json holding `annotations` (a JSON
+ * object body); returns the gRPC code and the error text in msg. */
+static int create_annotated(struct env *v, const char *id, const char *annotations, char *msg,
+                            size_t size)
+{
+    Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    struct err e = ERR_INIT;
+    char bundle[512], path[1024];
+    int code = 0;
+
+    make_bundle(id, bundle, sizeof(bundle));
+    snprintf(path, sizeof(path), "%s/config.json", bundle);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f,
+            "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"
+            "\"root\":{\"path\":\"rootfs\"},\"annotations\":{%s}}",
+            annotations);
+    fclose(f);
+    req.id = (char *)id;
+    req.bundle = bundle;
+    int r = ttrpc_client_call_sync(v->client, TASK, "Create", &req.base,
+                                   &containerd__task__v2__create_task_response__descriptor, NULL,
+                                   &resp, &code, &e);
+    if (resp)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    snprintf(msg, size, "%s", err_msg(&e));
+    printf("#   Create %s: %s\n", id, r < 0 ? msg : "ok");
+    return r < 0 ? (code ? code : TTRPC_UNKNOWN) : 0;
+}
+
+/* config/cfg.h errors reach containerd as the Create error, with the file
+ * and line; annotations pass only as enable_annotations allows. */
+TEST(config_errors_and_annotations_reach_create)
+{
+    ENV(v, .exit_at_start = -1);
+    char conf[512], msg[512], want[600];
+    snprintf(conf, sizeof(conf), "%s/kata-bad.toml", test_tmpdir());
+    FILE *f = fopen(conf, "w");
+    ASSERT_TRUE(f != NULL);
+    fputs("[hypervisor.mock]\npath = \"/bin/true\"\n\n[agent.kata]\ndial_timeout = \"x\"\n", f);
+    fclose(f);
+    char *good = strdup(getenv("KATA_CONF_FILE"));
+    setenv("KATA_CONF_FILE", conf, 1);
+    ASSERT_EQ(create_annotated(&v, "cfg1", "", msg, sizeof(msg)), TTRPC_INVALID_ARGUMENT);
+    snprintf(want, sizeof(want), "%s:5: [agent.kata] dial_timeout", conf);
+    ASSERT_TRUE(strstr(msg, want) != NULL);
+    ASSERT_TRUE(settle(&v));
+
+    /* default_memory is not in the default enable_annotations */
+    setenv("KATA_CONF_FILE", good, 1);
+    free(good);
+    ASSERT_EQ(create_annotated(&v, "cfg2",
+                               "\"io.katacontainers.config.hypervisor.default_memory\":\"512\"",
+                               msg, sizeof(msg)),
+              TTRPC_PERMISSION_DENIED);
+    ASSERT_TRUE(strstr(msg, "io.katacontainers.config.hypervisor.default_memory") != NULL);
+    ASSERT_TRUE(settle(&v));
     ASSERT_EQ(container_count(&v.shim), 0);
     return 0;
 }

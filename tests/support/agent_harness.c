@@ -81,6 +81,9 @@ int agent_harness_start(struct agent_harness *h)
         setenv("KATA_AGENT_SHARED_DIR", h->shared, 1);
         if (!getenv("KATA_AGENT_LOG_LEVEL"))
             setenv("KATA_AGENT_LOG_LEVEL", "warn", 1);
+        /* Only 0-2: whatever else the test runner left open would show up
+         * in the agent's fd count (agent_harness_count_fds). */
+        close_range(3, ~0U, 0);
         execl(agent_path(), "kata-agent", (char *)NULL);
         _exit(127);
     }
@@ -104,6 +107,16 @@ int agent_harness_start(struct agent_harness *h)
     if (r < 0 || (r = ttrpc_client_new(h->loop, fd, NULL, &h->client)) < 0) {
         agent_harness_stop(h);
         return r;
+    }
+    /* connect() returns before the agent accept()s: one round trip makes
+     * sure the connection's fd exists in the agent before a test takes
+     * its fd baseline. */
+    Grpc__CheckRequest check = GRPC__CHECK_REQUEST__INIT;
+    if (agent_harness_call(h, "Check", &check.base, &grpc__health_check_response__descriptor,
+                           NULL, NULL) != 0) {
+        snprintf(h->why, sizeof(h->why), "agent does not answer Check");
+        agent_harness_stop(h);
+        return -ETIMEDOUT;
     }
     return 0;
 }

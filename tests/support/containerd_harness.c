@@ -159,34 +159,45 @@ int ch_run(char *const argv[], const char *cwd, char *const env[], const void *s
            size_t stdin_len, int timeout_ms, struct ch_result *ret)
 {
     _cleanup_free_ char **full_env = merged_env(env);
-    int out[2], in[2] = {-1, -1}, status = 0, r;
+    int out[2] = {-1, -1}, in[2] = {-1, -1}, status = 0, r;
     long t0 = now_ms();
     pid_t pid;
 
+    /* Whatever happens, *ret owns an output string (ch_result_done). */
     *ret = (struct ch_result){.exit_code = -1};
-    if (pipe2(out, O_CLOEXEC) < 0)
-        return -errno;
-    if (stdin_data ? pipe2(in, O_CLOEXEC) < 0 : (in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
-        return -errno;
+    if (pipe2(out, O_CLOEXEC) < 0 ||
+        (stdin_data ? pipe2(in, O_CLOEXEC) < 0
+                    : (in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)) {
+        r = -errno;
+        goto out;
+    }
     pid = spawn_captured(argv, cwd, full_env, in[0], out[1]);
-    close(out[1]);
-    close(in[0]);
+    r = pid < 0 ? -errno : 0;
+    out[1] = fd_close(out[1]);
+    in[0] = fd_close(in[0]);
     if (pid < 0)
-        return -errno;
+        goto out;
     if (stdin_data) {
+        /* A child that exits without reading gets EPIPE here, not SIGPIPE:
+         * the test programs ignore it (harness.c). */
         if (write(in[1], stdin_data, stdin_len) < 0)
             r = -errno;
-        close(in[1]);
+        in[1] = fd_close(in[1]);
     }
     r = read_all(out[0], t0 + timeout_ms, ret);
-    close(out[0]);
-    if (r == -ETIMEDOUT)
+    if (r == -ETIMEDOUT || r == -EFBIG)
         kill(pid, SIGKILL);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
+    ret->exit_code = WIFEXITED(status)     ? WEXITSTATUS(status)
+                     : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                           : -1;
+out:
+    fd_close(out[0]);
+    fd_close(out[1]);
+    fd_close(in[0]);
+    fd_close(in[1]);
     ret->elapsed_ms = now_ms() - t0;
-    ret->exit_code = WIFEXITED(status) ? WEXITSTATUS(status)
-                     : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
     if (!ret->output) {
         ret->output = xstrdup("");
         ret->len = 0;

@@ -178,8 +178,10 @@ static void handle(struct ttrpc_call *call, const ProtobufCMessage *request, voi
             ttrpc_call_fail(call, TTRPC_NOT_FOUND, "no process");
             return;
         }
+        /* The reply frees the call and the request with it. */
+        int status = 128 + (int)r->signal;
         empty(call);
-        process_exit(fa, p, 128 + (int)r->signal);
+        process_exit(fa, p, status);
     } else if (strcmp(m, "WaitProcess") == 0) {
         const Grpc__WaitProcessRequest *r = (const void *)request;
         if (!(p = proc(fa, r->container_id, r->exec_id, false))) {

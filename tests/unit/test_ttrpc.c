@@ -599,6 +599,72 @@ TEST(server_peer_hangup_mid_frame_cancels_held_calls)
     return 0;
 }
 
+/* The deadline's DEADLINE_EXCEEDED cannot be written (the peer shut its
+ * reading side): the failed write closes the connection, the service finishes
+ * and frees the held call from its cancel callback, and the deadline handler
+ * must not touch the call afterwards (a use after free under ASan). */
+TEST(server_deadline_reply_to_a_peer_that_stopped_reading)
+{
+    struct raw_server_rig r;
+    ASSERT_OK(raw_server_setup(&r));
+    Google__Protobuf__Int64Value sleep = GOOGLE__PROTOBUF__INT64_VALUE__INIT;
+    sleep.value = 60000;
+    uint8_t pbuf[16];
+    size_t plen = protobuf_c_message_pack(&sleep.base, pbuf);
+    Ttrpc__Request req = TTRPC__REQUEST__INIT;
+    req.service = (char *)SVC;
+    req.method = (char *)"Sleep";
+    req.payload.data = pbuf;
+    req.payload.len = plen;
+    req.timeout_nano = 50 * 1000000ll;
+    uint8_t frame[256];
+    size_t len = protobuf_c_message_pack(&req.base, frame + TTRPC_HEADER_SIZE);
+    raw_frame(frame, (uint32_t)len, 1, TTRPC_TYPE_REQUEST);
+    ASSERT_OK(write_all(r.loop, r.peer, frame, len + TTRPC_HEADER_SIZE));
+    for (int i = 0; i < 100 && echo_service_pending_sleeps(r.echo) == 0; i++)
+        loop_run_once(r.loop, 10);
+    ASSERT_EQ(echo_service_pending_sleeps(r.echo), 1);
+    ASSERT_OK(shutdown(r.peer, SHUT_RD));
+    for (int i = 0; i < 100 && ttrpc_server_connection_count(r.server) > 0; i++)
+        loop_run_once(r.loop, 10);
+    ASSERT_EQ(ttrpc_server_connection_count(r.server), 0);
+    ASSERT_EQ(echo_service_pending_sleeps(r.echo), 0);
+    raw_server_teardown(&r);
+    return 0;
+}
+
+/* The same for a reply the service sends on its own: the write fails, the
+ * connection closes, and the call being finished must not be handed to its
+ * cancel callback (which would finish it a second time). */
+TEST(server_reply_to_a_peer_that_stopped_reading)
+{
+    struct raw_server_rig r;
+    ASSERT_OK(raw_server_setup(&r));
+    Google__Protobuf__Int64Value sleep = GOOGLE__PROTOBUF__INT64_VALUE__INIT;
+    sleep.value = 50;
+    uint8_t pbuf[16];
+    size_t plen = protobuf_c_message_pack(&sleep.base, pbuf);
+    Ttrpc__Request req = TTRPC__REQUEST__INIT;
+    req.service = (char *)SVC;
+    req.method = (char *)"Sleep";
+    req.payload.data = pbuf;
+    req.payload.len = plen;
+    uint8_t frame[256];
+    size_t len = protobuf_c_message_pack(&req.base, frame + TTRPC_HEADER_SIZE);
+    raw_frame(frame, (uint32_t)len, 1, TTRPC_TYPE_REQUEST);
+    ASSERT_OK(write_all(r.loop, r.peer, frame, len + TTRPC_HEADER_SIZE));
+    for (int i = 0; i < 100 && echo_service_pending_sleeps(r.echo) == 0; i++)
+        loop_run_once(r.loop, 10);
+    ASSERT_EQ(echo_service_pending_sleeps(r.echo), 1);
+    ASSERT_OK(shutdown(r.peer, SHUT_RD));
+    for (int i = 0; i < 100 && ttrpc_server_connection_count(r.server) > 0; i++)
+        loop_run_once(r.loop, 10);
+    ASSERT_EQ(ttrpc_server_connection_count(r.server), 0);
+    ASSERT_EQ(echo_service_pending_sleeps(r.echo), 0);
+    raw_server_teardown(&r);
+    return 0;
+}
+
 struct closed_state {
     int closed_cb, unavailable;
 };

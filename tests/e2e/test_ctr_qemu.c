@@ -1,0 +1,248 @@
+/* The product's main job end to end: a private containerd 1.6 runs
+ * `ctr run --rm --runtime io.containerd.kata.v2` with a test
+ * configuration.toml selecting the REAL QEMU driver (TCG here), our guest
+ * kernel and initrd (kata-agent as PID 1), and the rootfs shared through
+ * virtiofsd (tag kataShared). Three boots: echo hi, an exit status with a
+ * read-only host bind mount, and
+ * `uname -r`, which must print the guest kernel's release, not the host's.
+ * After --rm nothing may be left: no QEMU, virtiofsd or shim process, no
+ * mount under the shared folders, no shim socket, no VM state folder.
+ * Skips with a reason when QEMU, virtiofsd, containerd, busybox or the
+ * guest assets are missing, or without root. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "lib/compiler.h"
+#include "shim/address.h"
+#include "tests/harness/harness.h"
+#include "tests/support/busybox_image.h"
+#include "tests/support/containerd_harness.h"
+
+#define RUNTIME "io.containerd.kata.v2"
+#define IMG BUSYBOX_IMAGE_REF
+#define QEMU_BIN "/usr/bin/qemu-system-x86_64"
+#define VIRTIOFSD_BIN "/usr/lib/qemu/virtiofsd"
+#define RUN_TIMEOUT_MS 120000
+
+static struct ch_containerd ctd = {.pidfd = -1};
+static bool ready, broken;
+static char shim_bin[PATH_MAX], kata_toml[PATH_MAX], guest_release[512];
+
+static const char *const bases[] = {"vm-hi", "vm-exit", "vm-uname"};
+#define ID(var, base)                                                                              \
+    char var[64];                                                                                  \
+    snprintf(var, sizeof(var), "%s-%d", base, (int)getpid())
+
+static void stop_all(void)
+{
+    struct ch_result res;
+
+    if (!ready)
+        return;
+    for (size_t i = 0; i < ELEMENTSOF(bases); i++) {
+        ID(id, bases[i]);
+        if (ch_ctr(&ctd, 30000, &res, "task", "rm", "-f", id, NULL) >= 0)
+            ch_result_done(&res);
+        if (ch_ctr(&ctd, 30000, &res, "container", "rm", id, NULL) >= 0)
+            ch_result_done(&res);
+    }
+    ch_containerd_free(&ctd);
+    ready = false;
+}
+
+/* KVER=... from the guest build's kernel.env: the release uname -r prints. */
+static int read_guest_release(const char *guest_dir)
+{
+    char path[PATH_MAX + 16], line[512];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/kernel.env", guest_dir);
+    if (!(f = fopen(path, "re")))
+        return -errno;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, "KVER=", 5) == 0) {
+            line[strcspn(line, "\n")] = '\0';
+            snprintf(guest_release, sizeof(guest_release), "%s", line + 5);
+        }
+    fclose(f);
+    return guest_release[0] ? 0 : -ENOENT;
+}
+
+static int setup(void)
+{
+    _cleanup_free_ char *bin = ch_bin_dir(), *tar = NULL;
+    char guest[PATH_MAX], kernel[PATH_MAX + 32], initrd[PATH_MAX + 32];
+    struct ch_result res;
+    FILE *f;
+    int r;
+
+    if (ready)
+        return 0;
+    if (broken)
+        return 1;
+    if (geteuid() != 0)
+        return test_skip("needs root (containerd, mounts, virtiofsd)");
+    if (access(QEMU_BIN, X_OK) < 0)
+        return test_skip("%s not installed (apt-get install qemu-system-x86)", QEMU_BIN);
+    if (access(VIRTIOFSD_BIN, X_OK) < 0)
+        return test_skip("%s not installed (apt-get install qemu-system-common)", VIRTIOFSD_BIN);
+    snprintf(shim_bin, sizeof(shim_bin), "%s/containerd-shim-kata-v2", bin);
+    if (access(shim_bin, X_OK) < 0)
+        return test_skip("%s is not built", shim_bin);
+    snprintf(guest, sizeof(guest), "%s/../guest", bin);
+    snprintf(kernel, sizeof(kernel), "%s/vmlinuz.container", guest);
+    snprintf(initrd, sizeof(initrd), "%s/kata-containers-initrd.img", guest);
+    if (access(kernel, R_OK) < 0 || access(initrd, R_OK) < 0 || read_guest_release(guest) < 0)
+        return test_skip("no guest assets in %s (make guest)", guest);
+    r = busybox_image_build(test_tmpdir(), &tar);
+    if (r == -ENOENT)
+        return test_skip("busybox is not installed");
+    broken = true;
+    if (r < 0)
+        return 1;
+    snprintf(kata_toml, sizeof(kata_toml), "%s/kata-qemu.toml", test_tmpdir());
+    if (!(f = fopen(kata_toml, "w")))
+        return 1;
+    fprintf(f,
+            "[hypervisor.qemu]\n"
+            "path = \"%s\"\n"
+            "kernel = \"%s\"\n"
+            "initrd = \"%s\"\n"
+            "machine_type = \"q35\"\n"
+            "default_vcpus = 1\n"
+            "default_memory = 384\n"
+            "shared_fs = \"virtio-fs\"\n"
+            "virtio_fs_daemon = \"%s\"\n"
+            "virtio_fs_cache = \"auto\"\n"
+            "[agent.kata]\n"
+            "dial_timeout = 30\n",
+            QEMU_BIN, kernel, initrd, VIRTIOFSD_BIN);
+    fclose(f);
+    r = ch_containerd_start(&ctd, test_tmpdir(), "ctd");
+    if (r == -ENOENT) {
+        broken = false;
+        return test_skip("containerd or ctr is not installed");
+    }
+    if (r < 0)
+        return 1;
+    ready = true;
+    atexit(stop_all);
+    r = ch_ctr(&ctd, 60000, &res, "image", "import", tar, NULL);
+    if (r < 0 || res.exit_code != 0) {
+        printf("#   image import failed: %s\n", res.output);
+        ch_result_done(&res);
+        return 1;
+    }
+    ch_result_done(&res);
+    broken = false;
+    return 0;
+}
+
+#define SETUP()                                                                                    \
+    do {                                                                                           \
+        int _r = setup();                                                                          \
+        if (_r != 0)                                                                               \
+            return _r;                                                                             \
+    } while (0)
+
+#define RUN_ARGS "run", "--rm", "--runtime", RUNTIME, "--runtime-config-path", kata_toml
+
+static void show(const char *what, const struct ch_result *res)
+{
+    printf("#   %s: exit %d in %ld ms: %.400s\n", what, res->exit_code, res->elapsed_ms,
+           res->output ? res->output : "");
+    if (res->exit_code != 0 && res->exit_code != 3)
+        ch_print_file(ctd.log, "containerd: ");
+}
+
+/* Nothing of the sandbox id survives --rm. */
+static int check_gone(const char *id)
+{
+    char path[PATH_MAX], uri[ADDRESS_MAX];
+
+    for (int i = 0; i < 100 && (ch_count_processes_with(shim_bin, ctd.sock) > 0 ||
+                                ch_count_processes_with(QEMU_BIN, id) > 0 ||
+                                ch_count_processes_with(VIRTIOFSD_BIN, id) > 0);
+         i++)
+        usleep(100000);
+    ASSERT_EQ(ch_count_processes_with(shim_bin, ctd.sock), 0);
+    ASSERT_EQ(ch_count_processes_with(QEMU_BIN, id), 0);
+    ASSERT_EQ(ch_count_processes_with(VIRTIOFSD_BIN, id), 0);
+    /* Only this id: other runs may share the host's shared folders. */
+    ASSERT_EQ(ch_count_mounts(id), 0);
+    snprintf(path, sizeof(path), "/run/kata-containers/shared/sandboxes/%s", id);
+    ASSERT_TRUE(access(path, F_OK) < 0);
+    snprintf(path, sizeof(path), "/run/vc/vm/%s", id);
+    ASSERT_TRUE(access(path, F_OK) < 0);
+    ASSERT_OK(address_for(ctd.sock, "default", id, uri, sizeof(uri)));
+    ASSERT_TRUE(access(address_socket_path(uri), F_OK) < 0);
+    return 0;
+}
+
+TEST(ctr_run_echo_hi_in_a_vm)
+{
+    struct ch_result res;
+
+    SETUP();
+    ID(id, "vm-hi");
+    ASSERT_OK(ch_ctr(&ctd, RUN_TIMEOUT_MS, &res, RUN_ARGS, IMG, id, "echo", "hi", NULL));
+    show("ctr run echo hi", &res);
+    ASSERT_EQ(res.exit_code, 0);
+    ASSERT_STREQ(res.output, "hi\n");
+    ch_result_done(&res);
+    return check_gone(id);
+}
+
+/* Also a host bind mount (read-only), shared through virtio-fs. */
+TEST(exit_status_and_bind_mount_in_the_vm)
+{
+    struct ch_result res;
+    char dir[PATH_MAX], file[PATH_MAX + 8], mnt[PATH_MAX + 64];
+    FILE *f;
+
+    SETUP();
+    ID(id, "vm-exit");
+    snprintf(dir, sizeof(dir), "%s/vol", test_tmpdir());
+    snprintf(file, sizeof(file), "%s/msg", dir);
+    ASSERT_OK(mkdir(dir, 0755) < 0 ? -errno : 0);
+    ASSERT_TRUE((f = fopen(file, "w")) != NULL);
+    fputs("from the host\n", f);
+    fclose(f);
+    snprintf(mnt, sizeof(mnt), "type=bind,src=%s,dst=/data,options=rbind:ro", dir);
+    ASSERT_OK(ch_ctr(&ctd, RUN_TIMEOUT_MS, &res, "run", "--rm", "--runtime", RUNTIME,
+                     "--runtime-config-path", kata_toml, "--mount", mnt, IMG, id, "sh", "-c",
+                     "cat /data/msg; touch /data/x 2>/dev/null && echo writable; exit 3", NULL));
+    show("ctr run --mount ... sh -c 'cat /data/msg; exit 3'", &res);
+    ASSERT_EQ(res.exit_code, 3);
+    ASSERT_STREQ(res.output, "from the host\n");
+    ch_result_done(&res);
+    return check_gone(id);
+}
+
+TEST(uname_shows_the_guest_kernel)
+{
+    struct ch_result res;
+    struct utsname host;
+    char expect[sizeof(guest_release) + 2];
+
+    SETUP();
+    ID(id, "vm-uname");
+    ASSERT_OK(uname(&host) < 0 ? -errno : 0);
+    ASSERT_OK(ch_ctr(&ctd, RUN_TIMEOUT_MS, &res, RUN_ARGS, IMG, id, "uname", "-r", NULL));
+    show("ctr run uname -r", &res);
+    printf("#   host kernel %s, guest kernel %s\n", host.release, guest_release);
+    ASSERT_EQ(res.exit_code, 0);
+    snprintf(expect, sizeof(expect), "%s\n", guest_release);
+    ASSERT_STREQ(res.output, expect);
+    ASSERT_TRUE(strcmp(guest_release, host.release) != 0);
+    ch_result_done(&res);
+    ASSERT_OK(check_gone(id));
+    stop_all();
+    return 0;
+}

@@ -1,0 +1,92 @@
+/* shim/agent_spec.c: the OCI spec rewritten for the guest (Kata's
+ * constrainGRPCSpec): root path, namespaces, cgroupsPath, and host bind
+ * mounts shared with the guest or dropped (agent_spec_share_binds). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/err.h"
+#include "shim/agent_spec-internal.h"
+#include "shim/agent_spec.h"
+#include "tests/harness/harness.h"
+
+static const char spec_json[] =
+    "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"
+    "\"root\":{\"path\":\"rootfs\"},"
+    "\"mounts\":["
+    "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+    "{\"destination\":\"/etc/hosts\",\"type\":\"bind\",\"source\":\"/var/lib/x/hosts\","
+    "\"options\":[\"rbind\",\"ro\"]},"
+    "{\"destination\":\"/gone\",\"type\":\"none\",\"source\":\"/run/x.sock\","
+    "\"options\":[\"bind\"]},"
+    "{\"destination\":\"/dev/kmsg\",\"type\":\"bind\",\"source\":\"/dev/kmsg\","
+    "\"options\":[\"bind\"]}],"
+    "\"linux\":{\"cgroupsPath\":\"system.slice:cri:abc\","
+    "\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\",\"path\":\"/var/run/netns/x\"},"
+    "{\"type\":\"ipc\",\"path\":\"/proc/1/ns/ipc\"},{\"type\":\"mount\"}]}}";
+
+struct seen {
+    int calls;
+    bool ro_hosts;
+};
+
+static int fake_share(const char *source, const char *destination, bool readonly, char *guest,
+                      size_t size, void *ud)
+{
+    struct seen *s = ud;
+    s->calls++;
+    if (strcmp(source, "/run/x.sock") == 0)
+        return 0; /* a socket: dropped */
+    if (strcmp(destination, "/etc/hosts") == 0)
+        s->ro_hosts = readonly;
+    snprintf(guest, size, "/run/kata-containers/shared/containers/c1-0123456789abcdef-hosts");
+    return 1;
+}
+
+TEST(spec_rewritten_for_the_guest)
+{
+    struct agent_spec *s = NULL;
+    struct err e = ERR_INIT;
+    struct seen seen = {0};
+
+    ASSERT_OK(agent_spec_parse(spec_json, sizeof(spec_json) - 1, "c1",
+                               "/run/kata-containers/shared/containers/c1/rootfs", &s, &e));
+    Grpc__Spec *spec = s->spec;
+    ASSERT_STREQ(spec->root->path, "/run/kata-containers/shared/containers/c1/rootfs");
+    ASSERT_STREQ(spec->linux_->cgroupspath, "/kata/c1");
+    ASSERT_EQ(spec->linux_->n_namespaces, 3); /* network gone */
+    for (size_t i = 0; i < spec->linux_->n_namespaces; i++) {
+        ASSERT_TRUE(strcmp(spec->linux_->namespaces[i]->type, "network") != 0);
+        ASSERT_STREQ(spec->linux_->namespaces[i]->path, "");
+    }
+
+    ASSERT_EQ(agent_spec_share_binds(s, fake_share, &seen), 1);
+    ASSERT_EQ(seen.calls, 2); /* /dev/kmsg is not shared */
+    ASSERT_TRUE(seen.ro_hosts);
+    ASSERT_EQ(spec->n_mounts, 3);
+    ASSERT_STREQ(spec->mounts[0]->destination, "/proc");
+    ASSERT_STREQ(spec->mounts[1]->source,
+                 "/run/kata-containers/shared/containers/c1-0123456789abcdef-hosts");
+    ASSERT_STREQ(spec->mounts[2]->source, "/dev/kmsg");
+    agent_spec_free(s);
+    return 0;
+}
+
+static int failing_share(const char *source, const char *destination, bool readonly, char *guest,
+                         size_t size, void *ud)
+{
+    (void)source, (void)destination, (void)readonly, (void)guest, (void)size, (void)ud;
+    return -EIO;
+}
+
+TEST(share_failure_keeps_the_spec_whole)
+{
+    struct agent_spec *s = NULL;
+    struct err e = ERR_INIT;
+
+    ASSERT_OK(agent_spec_parse(spec_json, sizeof(spec_json) - 1, "c1", "/r", &s, &e));
+    ASSERT_EQ(agent_spec_share_binds(s, failing_share, NULL), -EIO);
+    ASSERT_EQ(s->spec->n_mounts, 4);
+    agent_spec_free(s);
+    return 0;
+}
