@@ -2,18 +2,16 @@
  * publishes them: containerd.services.events.ttrpc.v1.Events/Forward on
  * containerd's TTRPC address (docs/facts containerd-shim-v2.md §8).
  *
- * Each test starts a private containerd (own root, state and sockets under
- * the test's scratch directory, CRI and other unneeded plugins disabled, as
- * in containerd-recipes.md §2) and stops it, and `ctr events` where used,
- * on every path, then removes its directory. The tests skip when containerd
- * or ctr is not installed. */
+ * Each test starts a private containerd with tests/support/containerd_harness
+ * (own root, state and sockets under the test's scratch directory, CRI and
+ * other unneeded plugins disabled, as in containerd-recipes.md §2) and stops
+ * it, and `ctr events` where used, on every path, then removes its
+ * directory. The tests skip when containerd or ctr is not installed. */
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "containerd/events/task.pb-c.h"
@@ -29,27 +27,10 @@
 #include "lib/xalloc.h"
 #include "tests/harness/harness.h"
 #include "tests/interop/child.h"
+#include "tests/support/containerd_harness.h"
 
 #define EVENTS_SERVICE "containerd.services.events.ttrpc.v1.Events"
 #define MS UINT64_C(1000000)
-
-/* An absolute path to `name` from $PATH, or NULL. */
-static char *find_in_path(const char *name)
-{
-    const char *path = getenv("PATH");
-    _cleanup_free_ char *copy = xstrdup(path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
-    char *save = NULL;
-
-    for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-        char *p = NULL;
-        if (asprintf(&p, "%s/%s", dir, name) < 0)
-            abort();
-        if (p[0] == '/' && access(p, X_OK) == 0)
-            return p;
-        free(p);
-    }
-    return NULL;
-}
 
 static char *path_join(const char *dir, const char *name)
 {
@@ -111,33 +92,10 @@ static int wait_for_text(const char *path, const char *needle, int timeout_ms,
     }
 }
 
-static void print_file(const char *path, const char *prefix)
-{
-    _cleanup_fclose_ FILE *f = fopen(path, "re");
-    _cleanup_free_ char *line = NULL;
-    size_t cap = 0;
-
-    while (f && getline(&line, &cap, f) >= 0)
-        printf("#   %s%s", prefix, line);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 /* A private containerd, `ctr events` on it, and our ttRPC client. */
 struct ctd {
-    char *dir;
-    char *sock;
-    char *ttrpc_sock;
-    char *log;
+    struct ch_containerd c;
     char *events;
-    struct child containerd;
     struct child ctr;
     struct loop *loop;
     struct ttrpc_client *client;
@@ -145,7 +103,7 @@ struct ctd {
 
 #define CTD_INIT                                                                                   \
     {                                                                                              \
-        NULL, NULL, NULL, NULL, NULL, CHILD_INIT, CHILD_INIT, NULL, NULL                           \
+        {.pidfd = -1}, NULL, CHILD_INIT, NULL, NULL                                                \
     }
 
 static void ctd_stop(struct ctd *d)
@@ -153,94 +111,32 @@ static void ctd_stop(struct ctd *d)
     d->client = ttrpc_client_free(d->client);
     d->loop = loop_free(d->loop);
     child_stop(&d->ctr, 5000);
-    child_stop(&d->containerd, 10000);
-    if (d->dir)
-        nftw(d->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    free(d->dir);
-    free(d->sock);
-    free(d->ttrpc_sock);
-    free(d->log);
+    /* Stops containerd (SIGTERM, then SIGKILL) and removes its directory. */
+    ch_containerd_free(&d->c);
     free(d->events);
     *d = (struct ctd)CTD_INIT;
 }
 #define _cleanup_ctd_ _cleanup_(ctd_stop)
 
-static int write_config(const struct ctd *d, const char *path)
+/* Starts containerd (ch_containerd_start waits for "successfully booted"
+ * in its log, which it writes once its gRPC and ttRPC sockets listen); then
+ * connects our client to the ttRPC socket. -ENOENT: containerd or ctr is
+ * not installed. */
+static int ctd_start(struct ctd *d, const char *name)
 {
-    _cleanup_fclose_ FILE *f = fopen(path, "we");
-
-    if (!f)
-        return -errno;
-    /* containerd-recipes.md §2: everything under d->dir, CRI and the
-     * snapshotters and tracing plugins that need more than a plain host
-     * disabled, metrics off. */
-    fprintf(f,
-            "version = 2\n"
-            "root = \"%1$s/root\"\n"
-            "state = \"%1$s/state\"\n"
-            "disabled_plugins = [\"io.containerd.grpc.v1.cri\", "
-            "\"io.containerd.snapshotter.v1.aufs\",\n"
-            "  \"io.containerd.snapshotter.v1.btrfs\", \"io.containerd.snapshotter.v1.zfs\",\n"
-            "  \"io.containerd.snapshotter.v1.devmapper\", "
-            "\"io.containerd.tracing.processor.v1.otlp\",\n"
-            "  \"io.containerd.internal.v1.tracing\"]\n"
-            "[grpc]\n"
-            "  address = \"%2$s\"\n"
-            "[ttrpc]\n"
-            "  address = \"%3$s\"\n"
-            "[debug]\n"
-            "  address = \"%1$s/debug.sock\"\n"
-            "  level = \"debug\"\n"
-            "[metrics]\n"
-            "  address = \"\"\n"
-            "[plugins.\"io.containerd.internal.v1.opt\"]\n"
-            "  path = \"%1$s/opt\"\n",
-            d->dir, d->sock, d->ttrpc_sock);
-    return fflush(f) == 0 ? 0 : -errno;
-}
-
-/* Starts containerd and waits for "successfully booted" in its log, which
- * it writes once its gRPC and ttRPC sockets listen; then connects our
- * client to the ttRPC socket. */
-static int ctd_start(struct ctd *d, const char *name, const char *containerd_bin)
-{
-    _cleanup_free_ char *config = NULL, *opt = NULL;
-    _cleanup_close_ int log_fd = -1;
     struct err e = ERR_INIT;
     char uri[PATH_MAX];
     int r, fd;
 
-    d->dir = path_join(test_tmpdir(), name);
-    d->sock = path_join(d->dir, "containerd.sock");
-    d->ttrpc_sock = path_join(d->dir, "containerd.sock.ttrpc");
-    d->log = path_join(d->dir, "containerd.log");
-    d->events = path_join(d->dir, "events.txt");
-    config = path_join(d->dir, "config.toml");
-    opt = path_join(d->dir, "opt");
-    if (mkdir(d->dir, 0700) < 0 || mkdir(opt, 0700) < 0)
-        return -errno;
-    r = write_config(d, config);
+    r = ch_containerd_start(&d->c, test_tmpdir(), name);
     if (r < 0)
         return r;
-    log_fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (log_fd < 0)
-        return -errno;
-
-    char *argv[] = {(char *)containerd_bin, (char *)"--config", config, NULL};
-    r = child_spawn(argv, log_fd, log_fd, &d->containerd);
-    if (r < 0)
-        return r;
-    r = wait_for_text(d->log, "containerd successfully booted", 30000, &d->containerd);
-    if (r < 0) {
-        printf("#   containerd did not boot (%s); its log:\n", strerror(-r));
-        print_file(d->log, "containerd: ");
-        return r;
-    }
+    d->events = path_join(d->c.dir, "events.txt");
 
     r = loop_new(&d->loop);
     if (r < 0)
         return r;
-    snprintf(uri, sizeof(uri), "unix://%s", d->ttrpc_sock);
+    snprintf(uri, sizeof(uri), "unix://%s", d->c.ttrpc_sock);
     fd = transport_dial(uri, 5000 * MS, &e);
     if (fd < 0) {
         printf("#   dial %s: %s\n", uri, err_msg(&e));
@@ -249,13 +145,13 @@ static int ctd_start(struct ctd *d, const char *name, const char *containerd_bin
     return ttrpc_client_new(d->loop, fd, NULL, &d->client);
 }
 
-static int ctd_start_events(struct ctd *d, const char *ctr_bin)
+static int ctd_start_events(struct ctd *d)
 {
     _cleanup_close_ int out = open(d->events, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
     if (out < 0)
         return -errno;
-    char *argv[] = {(char *)ctr_bin, (char *)"-a", d->sock, (char *)"events", NULL};
+    char *argv[] = {d->c.ctr_bin, (char *)"-a", d->c.sock, (char *)"events", NULL};
     return child_spawn(argv, out, -1, &d->ctr);
 }
 
@@ -329,9 +225,16 @@ static int ctd_wait_subscribed(struct ctd *d)
     return -ETIMEDOUT;
 }
 
+/* The tests skip without containerd or ctr in $PATH. */
+static bool ctd_available(void)
+{
+    _cleanup_free_ char *containerd = ch_find_in_path("containerd"), *ctr = ch_find_in_path("ctr");
+
+    return containerd && ctr;
+}
+
 TEST(containerd_forward_task_exit)
 {
-    _cleanup_free_ char *containerd = find_in_path("containerd"), *ctr = find_in_path("ctr");
     _cleanup_ctd_ struct ctd d = CTD_INIT;
     Containerd__Events__TaskExit ex = CONTAINERD__EVENTS__TASK_EXIT__INIT;
     Google__Protobuf__Timestamp exited = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
@@ -339,10 +242,10 @@ TEST(containerd_forward_task_exit)
     struct err e = ERR_INIT;
     char id[64], needle[96];
 
-    if (!containerd || !ctr)
+    if (!ctd_available())
         return test_skip("containerd or ctr is not installed");
-    ASSERT_OK(ctd_start(&d, "ctd-exit", containerd));
-    ASSERT_OK(ctd_start_events(&d, ctr));
+    ASSERT_OK(ctd_start(&d, "ctd-exit"));
+    ASSERT_OK(ctd_start_events(&d));
     ASSERT_OK(ctd_wait_subscribed(&d));
 
     snprintf(id, sizeof(id), "c-ttrpc-%d", (int)getpid());
@@ -370,13 +273,12 @@ TEST(containerd_forward_task_exit)
 
 TEST(containerd_rejects_empty_namespace)
 {
-    _cleanup_free_ char *containerd = find_in_path("containerd"), *ctr = find_in_path("ctr");
     _cleanup_ctd_ struct ctd d = CTD_INIT;
     struct err e = ERR_INIT;
 
-    if (!containerd || !ctr)
+    if (!ctd_available())
         return test_skip("containerd or ctr is not installed");
-    ASSERT_OK(ctd_start(&d, "ctd-ns", containerd));
+    ASSERT_OK(ctd_start(&d, "ctd-ns"));
     ASSERT_EQ(forward_oom(&d, "", "/tasks/oom", "c-empty-ns", &e), TTRPC_INVALID_ARGUMENT);
     printf("#   empty namespace: %s\n", err_msg(&e));
     ASSERT_TRUE(strstr(e.msg, "namespace") != NULL);
@@ -388,13 +290,12 @@ TEST(containerd_rejects_empty_namespace)
 
 TEST(containerd_rejects_bad_topic)
 {
-    _cleanup_free_ char *containerd = find_in_path("containerd"), *ctr = find_in_path("ctr");
     _cleanup_ctd_ struct ctd d = CTD_INIT;
     struct err e = ERR_INIT;
 
-    if (!containerd || !ctr)
+    if (!ctd_available())
         return test_skip("containerd or ctr is not installed");
-    ASSERT_OK(ctd_start(&d, "ctd-topic", containerd));
+    ASSERT_OK(ctd_start(&d, "ctd-topic"));
     ASSERT_EQ(forward_oom(&d, "default", "tasks/oom", "c-bad-topic", &e), TTRPC_INVALID_ARGUMENT);
     printf("#   topic without '/': %s\n", err_msg(&e));
     ASSERT_TRUE(strstr(e.msg, "must start with '/'") != NULL);

@@ -382,6 +382,27 @@ int ch_containerd_start(struct ch_containerd *c, const char *parent, const char 
     return r < 0 ? r : spawn_containerd(c);
 }
 
+int ch_containerd_start_with_busybox(struct ch_containerd *c, const char *parent,
+                                     const char *name, const char *tar)
+{
+    struct ch_result res;
+    int r = ch_containerd_start(c, parent, name);
+
+    if (r < 0) {
+        ch_containerd_free(c);
+        return r;
+    }
+    r = ch_ctr(c, 60000, &res, "image", "import", tar, NULL);
+    if (r < 0 || res.exit_code != 0) {
+        printf("#   image import failed: %s\n", res.output);
+        r = r < 0 ? r : -EIO;
+    }
+    ch_result_done(&res);
+    if (r < 0)
+        ch_containerd_free(c);
+    return r;
+}
+
 int ch_containerd_stop(struct ch_containerd *c)
 {
     struct pollfd p = {.fd = c->pidfd, .events = POLLIN};

@@ -42,6 +42,12 @@ struct ch_containerd {
 
 /* Starts containerd in <parent>/<name>, waits for "successfully booted". */
 int ch_containerd_start(struct ch_containerd *c, const char *parent, const char *name);
+/* ch_containerd_start, then `ctr image import <tar>` (the offline busybox
+ * image from busybox_image_build()). -ENOENT: containerd or ctr is not
+ * installed. On any failure *c is already stopped and freed (the import's
+ * output is printed); on success the caller owns it (ch_containerd_free). */
+int ch_containerd_start_with_busybox(struct ch_containerd *c, const char *parent,
+                                     const char *name, const char *tar);
 /* SIGTERM (like a service restart) and waits; the scratch dir stays. */
 int ch_containerd_stop(struct ch_containerd *c);
 /* Starts it again on the same configuration (restart test). */
