@@ -1,9 +1,8 @@
 /* Boot benchmark (tests/bench/boot runs it; figures in docs/performance.md).
  *
  * ready: hv_vm_new + hv_vm_start through the QEMU driver (virtio-fs, the
- *        default) until the guest's /init reports its agent channel ready
- *        (the e2e initrd: agent/pid1.c + serial echo; the real agent's Check
- *        replaces this marker once it serves as PID 1);
+ *        default) with the real guest initrd until kata-agent, as PID 1,
+ *        answers Health.Check over the channel the driver chose;
  * bare:  the same kernel, same driver and accel, an initrd whose /init
  *        prints a marker and powers off (no modules loaded, no channel).
  * Rounds are interleaved so host noise hits both alike. Then QEMU's and
@@ -20,7 +19,11 @@
 
 #include "hypervisor/hv.h"
 #include "lib/err.h"
+#include "kata/health.pb-c.h"
 #include "lib/fd.h"
+#include "lib/loop.h"
+#include "lib/transport.h"
+#include "lib/ttrpc/ttrpc.h"
 
 #define SEC 1000000000ull
 
@@ -112,7 +115,42 @@ static int find_virtiofsd(const char *dir)
     return pid;
 }
 
-/* One boot; returns seconds from driver start to marker (or < 0). */
+/* Dials the agent (the virtio-serial dial waits for the agent's session
+ * sync, so it returns once the agent serves) and asks Health.Check. */
+static int agent_check(struct hv_vm *vm, uint64_t timeout_ns)
+{
+    char uri[PATH_MAX];
+    struct err e = ERR_INIT;
+    if (hv_vm_agent_address(vm, uri, sizeof(uri)) < 0)
+        return -EINVAL;
+    int fd = transport_dial(uri, timeout_ns, &e);
+    if (fd < 0) {
+        fprintf(stderr, "dial %s: %s\n", uri, e.msg);
+        return fd;
+    }
+    struct loop *loop = NULL;
+    struct ttrpc_client *c = NULL;
+    if (loop_new(&loop) < 0 || ttrpc_client_new(loop, fd, NULL, &c) < 0) {
+        loop_free(loop);
+        return -ENOMEM;
+    }
+    Grpc__CheckRequest req = GRPC__CHECK_REQUEST__INIT;
+    struct ttrpc_call_opts opts = {.timeout_ns = timeout_ns};
+    ProtobufCMessage *resp = NULL;
+    int r = ttrpc_client_call_sync(c, "grpc.Health", "Check", &req.base,
+                                   &grpc__health_check_response__descriptor, &opts, &resp, NULL, &e);
+    if (r == 0)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    else
+        fprintf(stderr, "Check: %s\n", e.msg);
+    ttrpc_client_free(c);
+    loop_run_once(loop, 0);
+    loop_free(loop);
+    return r;
+}
+
+/* One boot; returns seconds from driver start to the marker, or to the
+ * agent answering Check when marker is NULL (or < 0 on failure). */
 static double boot(const char *initrd, const char *marker, unsigned mem_mib, bool vfs,
                    struct mem *ret_qemu, struct mem *ret_vfsd)
 {
@@ -139,7 +177,7 @@ static double boot(const char *initrd, const char *marker, unsigned mem_mib, boo
         hv_vm_free(vm);
         return -1;
     }
-    int r = wait_marker(dir, hv_vm_pidfd(vm), marker, 120);
+    int r = marker ? wait_marker(dir, hv_vm_pidfd(vm), marker, 120) : agent_check(vm, 120 * SEC);
     double t = now_s() - t0;
     if (r == 0 && ret_qemu) {
         sleep(2); /* settle, as Kata's density test does */
@@ -165,7 +203,7 @@ int main(int argc, char **argv)
     if (rounds < 0 || rounds > 50)
         rounds = 5; /* 0: memory figures only */
     snprintf(kernel, sizeof(kernel), "%s/guest/vmlinuz.container", o);
-    snprintf(initrd_ready, sizeof(initrd_ready), "%s/tests/e2e/e2e-initrd.img", o);
+    snprintf(initrd_ready, sizeof(initrd_ready), "%s/guest/kata-containers-initrd.img", o);
     snprintf(initrd_bare, sizeof(initrd_bare), "%s/tests/bench/bare-initrd.img", o);
     if (access(kernel, R_OK) || access(initrd_ready, R_OK) || access(initrd_bare, R_OK)) {
         printf("boot bench: guest assets missing under %s (make guest)\n", o);
@@ -178,7 +216,7 @@ int main(int argc, char **argv)
 
     double ready[50], bare[50], mr = 0, mb = 1;
     for (int i = 0; i < rounds; i++) {
-        ready[i] = boot(initrd_ready, "KATA-E2E-INIT ready", 2048, true, NULL, NULL);
+        ready[i] = boot(initrd_ready, NULL, 2048, true, NULL, NULL);
         bare[i] = boot(initrd_bare, "KATA-BENCH-BARE-INIT", 2048, true, NULL, NULL);
         printf("round %d: ready %.3f s, bare %.3f s\n", i + 1, ready[i], bare[i]);
         if (ready[i] < 0 || bare[i] < 0)
@@ -189,12 +227,12 @@ int main(int argc, char **argv)
         qsort(bare, (size_t)rounds, sizeof(double), cmp_double);
         mr = ready[rounds / 2];
         mb = bare[rounds / 2];
-        printf("median: driver start -> /init channel ready %.3f s; bare boot %.3f s\n", mr, mb);
+        printf("median: driver start -> agent answers Check %.3f s; bare boot %.3f s\n", mr, mb);
     }
 
     struct mem q256, v256, q2g, v2g;
-    if (boot(initrd_ready, "KATA-E2E-INIT ready", 256, true, &q256, &v256) < 0 ||
-        boot(initrd_ready, "KATA-E2E-INIT ready", 2048, true, &q2g, &v2g) < 0)
+    if (boot(initrd_ready, NULL, 256, true, &q256, &v256) < 0 ||
+        boot(initrd_ready, NULL, 2048, true, &q2g, &v2g) < 0)
         return 1;
     printf("%-28s %10s %10s %10s %10s %10s\n", "process (after boot + 2 s)", "RSS kB", "PSS kB",
            "anon kB", "file kB", "shmem kB");

@@ -33,9 +33,10 @@ $(E2E_INITRD): $(E2E_INIT) $(GUEST_KERNEL) packaging/guest/build-initrd.sh packa
 $(BOOT_BARE_INITRD): $(BOOT_BARE_INIT) $(GUEST_KERNEL) packaging/guest/build-initrd.sh packaging/guest/modules.list
 	$(Q)packaging/guest/build-initrd.sh $(GUEST_DIR)/kernel.env $(BOOT_BARE_INIT) $@ none 2>/dev/null
 
-$(BOOT_BENCH): $(O)/tests/bench/boot_bench.o $(LIBHV) $(LIBCONFIG) $(LIBKATA)
+$(BOOT_BENCH): $(O)/tests/bench/boot_bench.o $(LIBHV) $(LIBCONFIG) $(LIBKATA) $(PROTOS_LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIBHV) $(LIBCONFIG) $(LIBKATA) $(SYSTEM_LIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIBHV) $(LIBCONFIG) $(LIBKATA) $(PROTOS_LIB) \
+		$(PROTOBUF_C_LIBS) $(SYSTEM_LIBS)
 
 .PHONY: e2e bench-boot
 e2e: all
