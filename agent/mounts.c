@@ -17,6 +17,7 @@
 #include "agent/oci_spec.h"
 #include "lib/compiler.h"
 #include "lib/err.h"
+#include "lib/mount_options.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -40,62 +41,22 @@ struct mopts {
     char data[1024];
 };
 
-static void parse_options(char *const *opts, struct mopts *m)
+/* The shared option table (lib/mount_options.h), in the form the container
+ * mounts below use: bind and recursion apart from the remount flags. */
+static int parse_options(char *const *opts, struct mopts *m)
 {
-    static const struct {
-        const char *name;
-        bool clear;
-        unsigned long flag;
-    } table[] = {
-        {"ro", false, MS_RDONLY},        {"rw", true, MS_RDONLY},
-        {"nosuid", false, MS_NOSUID},    {"suid", true, MS_NOSUID},
-        {"nodev", false, MS_NODEV},      {"dev", true, MS_NODEV},
-        {"noexec", false, MS_NOEXEC},    {"exec", true, MS_NOEXEC},
-        {"sync", false, MS_SYNCHRONOUS}, {"async", true, MS_SYNCHRONOUS},
-        {"dirsync", false, MS_DIRSYNC},  {"noatime", false, MS_NOATIME},
-        {"atime", true, MS_NOATIME},     {"nodiratime", false, MS_NODIRATIME},
-        {"diratime", true, MS_NODIRATIME}, {"relatime", false, MS_RELATIME},
-        {"norelatime", true, MS_RELATIME}, {"strictatime", false, MS_STRICTATIME},
-        {"nostrictatime", true, MS_STRICTATIME},
-    };
-    static const struct {
-        const char *name;
-        unsigned long prop;
-    } props[] = {
-        {"private", MS_PRIVATE},   {"rprivate", MS_PRIVATE | MS_REC},
-        {"shared", MS_SHARED},     {"rshared", MS_SHARED | MS_REC},
-        {"slave", MS_SLAVE},       {"rslave", MS_SLAVE | MS_REC},
-        {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
-    };
+    struct mount_options mo;
     memset(m, 0, sizeof(*m));
-    for (size_t i = 0; opts && opts[i]; i++) {
-        const char *o = opts[i];
-        bool done = false;
-        if (strcmp(o, "bind") == 0 || strcmp(o, "rbind") == 0) {
-            m->bind = true;
-            m->rec |= o[0] == 'r';
-            continue;
-        }
-        for (size_t j = 0; j < ELEMENTSOF(table) && !done; j++)
-            if (strcmp(o, table[j].name) == 0) {
-                if (table[j].clear) {
-                    m->flags &= ~table[j].flag;
-                    m->clear |= table[j].flag;
-                } else {
-                    m->flags |= table[j].flag;
-                }
-                done = true;
-            }
-        for (size_t j = 0; j < ELEMENTSOF(props) && !done; j++)
-            if (strcmp(o, props[j].name) == 0) {
-                m->prop = props[j].prop;
-                done = true;
-            }
-        if (!done) {
-            size_t len = strlen(m->data);
-            snprintf(m->data + len, sizeof(m->data) - len, "%s%s", len ? "," : "", o);
-        }
-    }
+    int r = mount_options_parse((const char *const *)opts, SIZE_MAX, &mo, m->data,
+                                sizeof(m->data));
+    if (r < 0)
+        return r;
+    m->bind = mo.flags & MS_BIND;
+    m->rec = mo.flags & MS_REC;
+    m->flags = mo.flags & ~(unsigned long)(MS_BIND | MS_REC);
+    m->clear = mo.cleared;
+    m->prop = mo.propagation;
+    return 0;
 }
 
 static int open_in_root(int rootfd, const char *path, int flags)
@@ -180,7 +141,8 @@ static int do_mount(int rootfd, size_t idx, const struct oci_mount *m, struct er
 {
     struct mopts o;
     char target[64];
-    parse_options(m->options, &o);
+    if (parse_options(m->options, &o) < 0)
+        return err_set(e, -EINVAL, "oci.Mounts[%zu].options: too long", idx);
     bool bind = o.bind || strcmp(m->type, "bind") == 0 || strcmp(m->type, "rbind") == 0;
     bool dir = true;
     if (bind) {
@@ -294,8 +256,9 @@ static unsigned long propagation(const char *name)
         return MS_SLAVE | MS_REC;
     struct mopts o;
     char *v[] = {(char *)name, NULL};
-    parse_options(v, &o);
-    return o.prop ? o.prop : (MS_SLAVE | MS_REC);
+    if (parse_options(v, &o) < 0 || !o.prop)
+        return MS_SLAVE | MS_REC;
+    return o.prop;
 }
 
 int mounts_setup(const struct oci_spec *s, struct err *e)

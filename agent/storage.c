@@ -15,6 +15,7 @@
 #include "lib/compiler.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/mount_options.h"
 #include "lib/xalloc.h"
 
 #define MAX_STORAGES 1024
@@ -69,50 +70,22 @@ unsigned storage_refs(const struct agent *a, const char *mount_point)
 
 /* ---- options ---- */
 
-struct mount_flag {
-    const char *name;
-    unsigned long set, clear;
-};
-
-static const struct mount_flag mount_flags[] = {
-    {"ro", MS_RDONLY, 0},       {"rw", 0, MS_RDONLY},           {"bind", MS_BIND, 0},
-    {"rbind", MS_BIND | MS_REC, 0}, {"nosuid", MS_NOSUID, 0},   {"suid", 0, MS_NOSUID},
-    {"nodev", MS_NODEV, 0},     {"dev", 0, MS_NODEV},           {"noexec", MS_NOEXEC, 0},
-    {"exec", 0, MS_NOEXEC},     {"sync", MS_SYNCHRONOUS, 0},    {"async", 0, MS_SYNCHRONOUS},
-    {"noatime", MS_NOATIME, 0}, {"atime", 0, MS_NOATIME},       {"nodiratime", MS_NODIRATIME, 0},
-    {"relatime", MS_RELATIME, 0}, {"strictatime", MS_STRICTATIME, 0},
-    {"defaults", 0, 0},
-};
-
 /* Flags, and the rest as a data string (caller frees). */
 static int parse_options(const struct storage_req *r, unsigned long *ret_flags, char **ret_data,
                          struct err *e)
 {
-    size_t cap = 1, pos = 0;
-    unsigned long flags = 0;
-
+    size_t cap = 1;
     for (size_t i = 0; i < r->n_options; i++)
         cap += strlen(r->options[i] ? r->options[i] : "") + 1;
     if (cap > 65536)
         return err_set(e, -E2BIG, "storage %s: options too long", r->mount_point);
-    char *data = xmalloc(cap);
-    data[0] = '\0';
-    for (size_t i = 0; i < r->n_options; i++) {
-        const char *o = r->options[i];
-        const struct mount_flag *f = NULL;
-        if (!o || !*o)
-            continue;
-        for (size_t k = 0; k < ELEMENTSOF(mount_flags) && !f; k++)
-            if (strcmp(o, mount_flags[k].name) == 0)
-                f = &mount_flags[k];
-        if (f) {
-            flags = (flags | f->set) & ~f->clear;
-            continue;
-        }
-        pos += (size_t)snprintf(data + pos, cap - pos, "%s%s", pos ? "," : "", o);
-    }
-    *ret_flags = flags;
-    *ret_data = data;
+    _cleanup_free_ char *data = xmalloc(cap);
+    struct mount_options mo;
+    int rr = mount_options_parse((const char *const *)r->options, r->n_options, &mo, data, cap);
+    if (rr < 0)
+        return err_set(e, rr, "storage %s: options too long", r->mount_point);
+    *ret_flags = mo.flags;
+    *ret_data = TAKE_PTR(data);
     return 0;
 }
 

@@ -21,3 +21,4 @@ LIBKATA_LINK := $(LIBKATA) $(PROTOS_LIB) $(PROTOBUF_C_LIBS)
 # first, the order a static link needs; test programs link all of them.
 PROJECT_LIBS := $(LIBKATA)
 CFLAGS_lib_vport_sync := $(STRICT_WARNINGS)
+CFLAGS_lib_mount_options := $(STRICT_WARNINGS)

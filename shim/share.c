@@ -15,6 +15,7 @@
 
 #include "lib/compiler.h"
 #include "lib/err.h"
+#include "lib/mount_options.h"
 #include "lib/xalloc.h"
 #include "shim/shim.h"
 
@@ -136,46 +137,13 @@ int share_teardown(const char *sid, struct err *e)
     return 0;
 }
 
-struct mount_flag {
-    const char *name;
-    unsigned long set, clear;
-};
-
-static const struct mount_flag mount_flags[] = {
-    {"ro", MS_RDONLY, 0},         {"rw", 0, MS_RDONLY},       {"bind", MS_BIND, 0},
-    {"rbind", MS_BIND | MS_REC, 0}, {"nosuid", MS_NOSUID, 0}, {"suid", 0, MS_NOSUID},
-    {"nodev", MS_NODEV, 0},       {"dev", 0, MS_NODEV},       {"noexec", MS_NOEXEC, 0},
-    {"exec", 0, MS_NOEXEC},       {"noatime", MS_NOATIME, 0}, {"relatime", MS_RELATIME, 0},
-    {"defaults", 0, 0},
-};
-
-/* Splits mount options into flags and a data string for mount(2). */
-static unsigned long mount_options(const char *const *opts, char *data, size_t size)
-{
-    unsigned long flags = 0;
-    size_t pos = 0;
-
-    data[0] = '\0';
-    for (; opts && *opts; opts++) {
-        const struct mount_flag *f = NULL;
-        for (size_t i = 0; i < ELEMENTSOF(mount_flags) && !f; i++)
-            if (strcmp(*opts, mount_flags[i].name) == 0)
-                f = &mount_flags[i];
-        if (f) {
-            flags = (flags | f->set) & ~f->clear;
-            continue;
-        }
-        int n = snprintf(data + pos, size - pos, "%s%s", pos ? "," : "", *opts);
-        if (n > 0 && (size_t)n < size - pos)
-            pos += (size_t)n;
-    }
-    return flags;
-}
-
 static int mount_one(const struct share_mount *m, const char *target, struct err *e)
 {
     _cleanup_free_ char *data = xmalloc(65536);
-    unsigned long flags = mount_options(m->options, data, 65536);
+    struct mount_options mo;
+    if (mount_options_parse(m->options, SIZE_MAX, &mo, data, 65536) < 0)
+        return err_set(e, -E2BIG, "mount %s on %s: options too long", m->source, target);
+    unsigned long flags = mo.flags;
 
     if (mount(m->source, target, m->type, flags & ~(unsigned long)MS_RDONLY, data) < 0)
         return err_set(e, -errno, "mount %s (%s) on %s: %s", m->source, m->type, target,
