@@ -38,6 +38,9 @@ int cg_write(const char *dir, const char *file, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int cg_read(const char *dir, const char *file, char *buf, size_t size);
 int cg_read_u64(const char *dir, const char *file, uint64_t *ret);
+/* Fills st's key/value stats from a memory.stat text; cache_key names the
+ * page-cache line ("cache" in v1, "file" in v2). */
+void cg_parse_memory_stat(const char *buf, const char *cache_key, struct cgroup_stats *st);
 /* Creates dir and its missing parents; calls made(parent-or-self) for each
  * directory created, in order, so a backend can initialise it. */
 int cg_mkdir_p(const char *dir, void (*made)(const char *dir));

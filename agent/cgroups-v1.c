@@ -170,25 +170,6 @@ static int v1_freeze(struct cgroup *cg, bool frozen)
     return -ETIMEDOUT;
 }
 
-static void parse_kv(const char *buf, struct cgroup_stats *st)
-{
-    const char *p = buf;
-    while (*p && st->n_stats < CGROUP_MAX_STATS) {
-        char key[32];
-        unsigned long long v;
-        int used = 0;
-        if (sscanf(p, "%31s %llu%n", key, &v, &used) != 2)
-            break;
-        snprintf(st->stat_keys[st->n_stats], sizeof(st->stat_keys[0]), "%s", key);
-        st->stat_values[st->n_stats++] = v;
-        if (strcmp(key, "cache") == 0 || strcmp(key, "file") == 0)
-            st->mem_cache = v;
-        p += used;
-        while (*p == '\n')
-            p++;
-    }
-}
-
 static int v1_stats(const struct cgroup *cg, struct cgroup_stats *st)
 {
     const char *d;
@@ -228,7 +209,7 @@ static int v1_stats(const struct cgroup *cg, struct cgroup_stats *st)
         cg_read_u64(d, "memory.use_hierarchy", &h);
         st->use_hierarchy = h != 0;
         if (cg_read(d, "memory.stat", buf, sizeof(buf)) > 0)
-            parse_kv(buf, st);
+            cg_parse_memory_stat(buf, "cache", st);
     }
     if ((d = cg_dir(cg, "pids"))) {
         cg_read_u64(d, "pids.current", &st->pids_current);

@@ -158,21 +158,7 @@ static int v2_stats(const struct cgroup *cg, struct cgroup_stats *st)
     if (cg_read(d, "memory.events", buf, sizeof(buf)) > 0 && (p = strstr(buf, "max ")))
         st->mem_failcnt = strtoull(p + 4, NULL, 10);
     if (cg_read(d, "memory.stat", buf, sizeof(buf)) > 0) {
-        p = buf;
-        while (*p && st->n_stats < CGROUP_MAX_STATS) {
-            char key[32];
-            unsigned long long v;
-            int used = 0;
-            if (sscanf(p, "%31s %llu%n", key, &v, &used) != 2)
-                break;
-            snprintf(st->stat_keys[st->n_stats], sizeof(st->stat_keys[0]), "%s", key);
-            st->stat_values[st->n_stats++] = v;
-            if (strcmp(key, "file") == 0)
-                st->mem_cache = v;
-            p += used;
-            while (*p == '\n')
-                p++;
-        }
+        cg_parse_memory_stat(buf, "file", st);
     }
     cg_read_u64(d, "pids.current", &st->pids_current);
     cg_read_u64(d, "pids.max", &st->pids_limit);

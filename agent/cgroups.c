@@ -76,6 +76,25 @@ int cg_read_u64(const char *dir, const char *file, uint64_t *ret)
     return 0;
 }
 
+void cg_parse_memory_stat(const char *buf, const char *cache_key, struct cgroup_stats *st)
+{
+    const char *p = buf;
+    while (*p && st->n_stats < CGROUP_MAX_STATS) {
+        char key[32];
+        unsigned long long v;
+        int used = 0;
+        if (sscanf(p, "%31s %llu%n", key, &v, &used) != 2)
+            break;
+        snprintf(st->stat_keys[st->n_stats], sizeof(st->stat_keys[0]), "%s", key);
+        st->stat_values[st->n_stats++] = v;
+        if (strcmp(key, cache_key) == 0)
+            st->mem_cache = v;
+        p += used;
+        while (*p == '\n')
+            p++;
+    }
+}
+
 int cg_mkdir_p(const char *dir, void (*made)(const char *dir))
 {
     char tmp[512];
