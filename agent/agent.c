@@ -64,6 +64,8 @@ int agent_new(struct loop *loop, const struct agent_options *opts, struct agent 
     a->shared_dir = xstrdup(opts && opts->shared_dir ? opts->shared_dir
                                                      : "/run/kata-containers/shared/containers");
     a->run_dir = xstrdup(opts && opts->run_dir ? opts->run_dir : "/run/kata-containers");
+    a->hotplug_timeout_ms = opts && opts->hotplug_timeout_ms ? opts->hotplug_timeout_ms
+                                                             : AGENT_DEFAULT_HOTPLUG_TIMEOUT_MS;
     a->self_fd = agent_self_memfd();
     if (a->self_fd < 0) {
         r = err_set(e, a->self_fd, "cannot make a sealed copy of /proc/self/exe");

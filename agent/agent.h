@@ -55,12 +55,16 @@ struct agent {
     char *oom_events[AGENT_MAX_OOM_EVENTS];
     unsigned n_oom_events;
     uint64_t started_ns;
+    uint32_t hotplug_timeout_ms; /* how long a blk storage waits for its device */
 };
 
 struct agent_options {
     const char *shared_dir; /* NULL: /run/kata-containers/shared/containers */
     const char *run_dir;    /* NULL: /run/kata-containers */
+    uint32_t hotplug_timeout_ms; /* 0: AGENT_DEFAULT_HOTPLUG_TIMEOUT_MS */
 };
+
+#define AGENT_DEFAULT_HOTPLUG_TIMEOUT_MS 3000
 
 int agent_new(struct loop *loop, const struct agent_options *opts, struct agent **ret_agent,
               struct err *e);

@@ -5,7 +5,7 @@
 ifndef E2E_MK_INCLUDED
 E2E_MK_INCLUDED := 1
 
-E2E_SRCS := $(sort $(wildcard tests/e2e/test_*.c))
+E2E_SRCS := $(sort $(wildcard tests/e2e/test_*.c tests/e2e/*/test_*.c))
 E2E_BINS := $(E2E_SRCS:%.c=$(O)/%)
 E2E_INIT := $(O)/tests/e2e/e2e_init
 E2E_INITRD := $(O)/tests/e2e/e2e-initrd.img
