@@ -83,9 +83,14 @@ $(O)/%.o: %.c | $(PROTO_HDRS)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS_PROJECT) $(CFLAGS_$(subst /,_,$(basename $<))) -c -o $@ $<
 
+# Host programs only: kata-agent belongs in the guest initrd (installed by
+# install-guest) and toml-decode is the toml-test adapter, as upstream Kata
+# installs neither on the host. tests/integration/test_install checks the
+# layout.
+INSTALL_BINS = $(filter-out %/kata-agent %/toml-decode,$(BINS))
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
-	$(if $(BINS),install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/)
+	$(if $(INSTALL_BINS),install -m 0755 $(INSTALL_BINS) $(DESTDIR)$(PREFIX)/bin/)
 
 clean:
 	rm -rf $(O) $(O)-sanitize $(CLEAN_EXTRA)

@@ -68,7 +68,8 @@ int agent_new(struct loop *loop, const struct agent_options *opts, struct agent 
                                                              : AGENT_DEFAULT_HOTPLUG_TIMEOUT_MS;
     a->self_fd = agent_self_memfd();
     if (a->self_fd < 0) {
-        r = err_set(e, a->self_fd, "cannot make a sealed copy of /proc/self/exe");
+        r = err_set(e, a->self_fd, "cannot make a sealed copy of /proc/self/exe: %s",
+                    strerror(-a->self_fd));
         a->self_fd = -1;
         agent_free(a);
         return r;
@@ -86,6 +87,9 @@ struct agent *agent_free(struct agent *a)
 {
     if (!a)
         return NULL;
+    /* workpool_free() below waits for running work: a hotplug wait must
+     * not hold the exit for its whole timeout. */
+    atomic_store(&a->stopping, true);
     struct list_node *n, *t;
     list_for_each_safe(n, t, &a->containers) container_destroy_now(container_from_node(n));
     storage_release_all(a);

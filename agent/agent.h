@@ -9,6 +9,7 @@
  * messages in a struct err where a person needs one. */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,6 +57,7 @@ struct agent {
     unsigned n_oom_events;
     uint64_t started_ns;
     uint32_t hotplug_timeout_ms; /* how long a blk storage waits for its device */
+    atomic_bool stopping;        /* set by agent_free(): waits on the pool give up */
 };
 
 struct agent_options {

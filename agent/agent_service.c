@@ -7,6 +7,7 @@
 #include "agent/agent.h"
 #include "agent/agent_service-internal.h"
 #include "agent/agent_service.h"
+#include "agent/agent_service_devices.h"
 #include "agent/sandbox.h"
 #include "agent/storage.h"
 #include "google/protobuf/empty.pb-c.h"
@@ -15,8 +16,6 @@
 #include "lib/log.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
-
-#define AGENT_VERSION "0.1.0"
 
 bool agent_policy_allow(const struct ttrpc_call *call)
 {
@@ -49,15 +48,6 @@ void agent_service_reply_empty(struct ttrpc_call *call)
     ttrpc_call_reply(call, &out.base);
 }
 
-#define POLICY(call)                                                                               \
-    do {                                                                                           \
-        if (!agent_policy_allow(call)) {                                                           \
-            ttrpc_call_fail(call, TTRPC_PERMISSION_DENIED, "%s is blocked by policy",              \
-                            ttrpc_call_method(call));                                              \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
-
 static void health_check(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
 {
     Grpc__HealthCheckResponse out = GRPC__HEALTH_CHECK_RESPONSE__INIT;
@@ -71,20 +61,40 @@ static void health_version(struct ttrpc_call *call, const ProtobufCMessage *msg,
     Grpc__VersionCheckResponse out = GRPC__VERSION_CHECK_RESPONSE__INIT;
     (void)msg, (void)userdata;
     out.grpc_version = (char *)"";
-    out.agent_version = (char *)AGENT_VERSION;
+    out.agent_version = (char *)AGENT_SERVICE_VERSION;
     ttrpc_call_reply(call, &out.base);
+}
+
+/* Runs once every block storage's disk is there (at once when there is
+ * none): nothing of the sandbox exists before, so a disk that never comes
+ * leaves nothing to undo. The request belongs to the call. */
+static void create_sandbox_ready(struct ttrpc_call *call, struct agent *a, void *userdata,
+                                 const char *const *storage_devices)
+{
+    const Grpc__CreateSandboxRequest *req = userdata;
+    struct err e = ERR_INIT;
+    if (ttrpc_call_cancelled(call))
+        return (void)ttrpc_call_fail(call, TTRPC_CANCELLED, "CreateSandbox cancelled");
+    _cleanup_free_ struct storage_req *st = agent_service_storages(req->storages, req->n_storages);
+    for (size_t i = 0; storage_devices && i < req->n_storages; i++)
+        st[i].device = storage_devices[i];
+    if (sandbox_create(a, req->sandbox_id, req->hostname, req->dns, req->n_dns, st,
+                       req->n_storages, &e) < 0)
+        return agent_service_fail(call, &e);
+    agent_service_reply_empty(call);
 }
 
 static void create_sandbox(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
 {
     const Grpc__CreateSandboxRequest *req = (const Grpc__CreateSandboxRequest *)msg;
-    struct err e = ERR_INIT;
+    struct agent *a = userdata;
     POLICY(call);
-    _cleanup_free_ struct storage_req *st = agent_service_storages(req->storages, req->n_storages);
-    if (sandbox_create(userdata, req->sandbox_id, req->hostname, req->dns, req->n_dns, st,
-                       req->n_storages, &e) < 0)
-        return agent_service_fail(call, &e);
-    agent_service_reply_empty(call);
+    /* Fail before waiting for disks a second sandbox could not use. */
+    if (a->sandbox_created)
+        return (void)ttrpc_call_fail(call, TTRPC_ALREADY_EXISTS,
+                                     "sandbox_id: a sandbox (%s) already exists", a->sandbox_id);
+    agent_service_devices_prepare_storages(call, a, req->storages, req->n_storages,
+                                           create_sandbox_ready, (void *)req);
 }
 
 static void destroy_sandbox(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
@@ -95,45 +105,6 @@ static void destroy_sandbox(struct ttrpc_call *call, const ProtobufCMessage *msg
     if (sandbox_destroy(userdata, &e) < 0)
         return agent_service_fail(call, &e);
     agent_service_reply_empty(call);
-}
-
-static void get_guest_details(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
-{
-    const Grpc__GuestDetailsRequest *req = (const Grpc__GuestDetailsRequest *)msg;
-    Grpc__GuestDetailsResponse out = GRPC__GUEST_DETAILS_RESPONSE__INIT;
-    Grpc__AgentDetails details = GRPC__AGENT_DETAILS__INIT;
-    (void)userdata;
-    POLICY(call);
-    if (req->mem_block_size)
-        out.mem_block_size_bytes = sandbox_mem_block_size();
-    details.version = (char *)AGENT_VERSION;
-    details.init_daemon = getpid() == 1;
-    details.supports_seccomp = true;
-    out.agent_details = &details;
-    out.support_mem_hotplug_probe = false;
-    ttrpc_call_reply(call, &out.base);
-}
-
-static void set_guest_date_time(struct ttrpc_call *call, const ProtobufCMessage *msg,
-                                void *userdata)
-{
-    const Grpc__SetGuestDateTimeRequest *req = (const Grpc__SetGuestDateTimeRequest *)msg;
-    struct err e = ERR_INIT;
-    (void)userdata;
-    POLICY(call);
-    if (sandbox_set_time(req->sec, req->usec, &e) < 0)
-        return agent_service_fail(call, &e);
-    agent_service_reply_empty(call);
-}
-
-static void get_metrics(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
-{
-    Grpc__Metrics out = GRPC__METRICS__INIT;
-    (void)msg;
-    POLICY(call);
-    out.metrics = sandbox_metrics(userdata);
-    ttrpc_call_reply(call, &out.base);
-    free(out.metrics);
 }
 
 /* CopyFile writes on the pool: a 1 MiB chunk to slow storage must not
@@ -227,9 +198,6 @@ static void get_oom_event(struct ttrpc_call *call, const ProtobufCMessage *msg, 
 static const struct agent_handler sandbox_handlers[] = {
     {"CreateSandbox", create_sandbox},
     {"DestroySandbox", destroy_sandbox},
-    {"GetGuestDetails", get_guest_details},
-    {"SetGuestDateTime", set_guest_date_time},
-    {"GetMetrics", get_metrics},
     {"CopyFile", copy_file},
     {"GetOOMEvent", get_oom_event},
     {NULL, NULL},
@@ -257,7 +225,9 @@ int agent_service_register(struct agent *a, struct ttrpc_server *server)
     int r;
 
     if ((r = set_handlers(svc, fns, sandbox_handlers)) < 0 ||
-        (r = set_handlers(svc, fns, agent_service_container_handlers)) < 0)
+        (r = set_handlers(svc, fns, agent_service_network_handlers)) < 0 ||
+        (r = set_handlers(svc, fns, agent_service_container_handlers)) < 0 ||
+        (r = set_handlers(svc, fns, agent_service_resource_handlers)) < 0)
         return r;
     static const struct agent_handler health_handlers[] = {
         {"Check", health_check}, {"Version", health_version}, {NULL, NULL}};

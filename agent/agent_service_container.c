@@ -7,6 +7,7 @@
 
 #include "agent/agent.h"
 #include "agent/agent_service-internal.h"
+#include "agent/agent_service_devices.h"
 #include "agent/cgroups.h"
 #include "agent/container.h"
 #include "agent/oci_glue.h"
@@ -17,15 +18,6 @@
 #include "kata/oci.pb-c.h"
 #include "lib/compiler.h"
 #include "lib/xalloc.h"
-
-#define POLICY(call)                                                                               \
-    do {                                                                                           \
-        if (!agent_policy_allow(call)) {                                                           \
-            ttrpc_call_fail(call, TTRPC_PERMISSION_DENIED, "%s is blocked by policy",              \
-                            ttrpc_call_method(call));                                              \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
 
 /* Looks the container (and optionally the process) up, or fails the call. */
 static struct container *find(struct ttrpc_call *call, struct agent *a, const char *id)
@@ -90,18 +82,14 @@ static void owned_done(void *userdata, int r, const struct err *e)
     free(oc);
 }
 
-static void create_container(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+static void create_container_ready(struct ttrpc_call *call, struct agent *a,
+                                   const Grpc__CreateContainerRequest *req,
+                                   const char *const *storage_devices)
 {
-    const Grpc__CreateContainerRequest *req = (const Grpc__CreateContainerRequest *)msg;
     struct err e = ERR_INIT;
     struct oci_spec *spec = NULL;
-    POLICY(call);
-    if (!req->container_id || !*req->container_id)
-        return (void)ttrpc_call_fail(call, TTRPC_INVALID_ARGUMENT, "container_id: missing");
-    if (req->n_devices)
-        return (void)ttrpc_call_fail(call, TTRPC_UNIMPLEMENTED,
-                                     "CreateContainer: devices are not supported yet");
-    if (agent_container(userdata, req->container_id))
+    /* Waiting for devices took time: the id may have been taken since. */
+    if (agent_container(a, req->container_id))
         return (void)ttrpc_call_fail(call, TTRPC_ALREADY_EXISTS,
                                      "container_id: container \"%s\" already exists",
                                      req->container_id);
@@ -109,18 +97,34 @@ static void create_container(struct ttrpc_call *call, const ProtobufCMessage *ms
         return agent_service_fail(call, &e);
     /* The container's storages, held in its name until RemoveContainer. */
     _cleanup_free_ struct storage_req *st = agent_service_storages(req->storages, req->n_storages);
-    if (storage_add(userdata, req->container_id, st, req->n_storages, &e) < 0) {
+    for (size_t i = 0; storage_devices && i < req->n_storages; i++)
+        st[i].device = storage_devices[i];
+    if (storage_add(a, req->container_id, st, req->n_storages, &e) < 0) {
         oci_spec_free(spec);
         return agent_service_fail(call, &e);
     }
     size_t n = grpc__spec__get_packed_size(req->oci);
     void *blob = xmalloc(n ? n : 1);
     grpc__spec__pack(req->oci, blob);
-    struct owned_call *oc = owned_call_new(call, userdata, req->container_id, false);
-    if (container_create(userdata, req->container_id, req->exec_id, spec, blob, n, owned_done, oc,
-                         &e) < 0) {
+    struct owned_call *oc = owned_call_new(call, a, req->container_id, false);
+    if (container_create(a, req->container_id, req->exec_id, spec, blob, n, owned_done, oc, &e) <
+        0) {
         owned_done(oc, e.code ? e.code : -EIO, &e);
     }
+}
+
+static void create_container(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
+{
+    const Grpc__CreateContainerRequest *req = (const Grpc__CreateContainerRequest *)msg;
+    POLICY(call);
+    if (!req->container_id || !*req->container_id)
+        return (void)ttrpc_call_fail(call, TTRPC_INVALID_ARGUMENT, "container_id: missing");
+    if (agent_container(userdata, req->container_id))
+        return (void)ttrpc_call_fail(call, TTRPC_ALREADY_EXISTS,
+                                     "container_id: container \"%s\" already exists",
+                                     req->container_id);
+    /* Hotplugged disks first (on the pool), then the rest on the loop. */
+    agent_service_devices_prepare(call, userdata, req, create_container_ready);
 }
 
 static void start_container(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)

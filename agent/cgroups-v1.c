@@ -102,6 +102,46 @@ static int set_memory(const char *dir, const struct oci_resources *res, struct e
     return 0;
 }
 
+/* The kernel applies each line to the list it has: "a" in devices.deny
+ * empties it and denies by default, "a" in devices.allow allows all (only
+ * when the parent does); other lines add or take away one entry. Written in
+ * the spec's order this is the rule list's meaning. */
+static int set_devices(const char *dir, const struct oci_resources *res, struct err *e)
+{
+    struct cg_dev_rules rules;
+    char line[64];
+    int r = cg_dev_rules_build(res->dev_rules, res->n_dev_rules, &rules, e);
+    if (r < 0)
+        return r;
+    if (!dir) {
+        /* Without the controller nothing can be taken away, and nothing
+         * needs to be given either. */
+        r = cg_dev_rules_restrict(&rules) ? -ENOTSUP : 0;
+        cg_dev_rules_done(&rules);
+        if (r < 0)
+            return err_set(e, r, "oci.Linux.Resources.Devices: no devices controller is "
+                                 "mounted under " V1_ROOT);
+        return 0;
+    }
+    if (rules.reset) {
+        const char *file = rules.default_allow ? "devices.allow" : "devices.deny";
+        if ((r = cg_write(dir, file, "a")) < 0) {
+            cg_dev_rules_done(&rules);
+            return err_set(e, r, "oci.Linux.Resources.Devices: cannot write \"a\" to %s", file);
+        }
+    }
+    for (size_t i = 0; i < rules.n; i++) {
+        const char *file = rules.v[i].allow ? "devices.allow" : "devices.deny";
+        cg_dev_rule_format(&rules.v[i], line, sizeof(line));
+        if ((r = cg_write(dir, file, "%s", line)) < 0) {
+            err_set(e, r, "oci.Linux.Resources.Devices: cannot write \"%s\" to %s", line, file);
+            break;
+        }
+    }
+    cg_dev_rules_done(&rules);
+    return r < 0 ? r : 0;
+}
+
 static int v1_apply(struct cgroup *cg, const struct oci_resources *res, struct err *e)
 {
     const char *d;
@@ -138,6 +178,8 @@ static int v1_apply(struct cgroup *cg, const struct oci_resources *res, struct e
         if (r < 0 && r != -ENOENT)
             return err_set(e, r, "oci.Linux.Resources.BlockIO.Weight: cannot write");
     }
+    if (res->n_dev_rules && (r = set_devices(cg_dir(cg, "devices"), res, e)) < 0)
+        return r;
     return 0;
 }
 

@@ -101,6 +101,15 @@ static int v2_apply(struct cgroup *cg, const struct oci_resources *res, struct e
         if (r < 0)
             cg_write(d, "io.weight", "default %u", res->blkio_weight);
     }
+    if (res->n_dev_rules) {
+        struct cg_dev_rules rules;
+        if ((r = cg_dev_rules_build(res->dev_rules, res->n_dev_rules, &rules, e)) < 0)
+            return r;
+        r = cg_devices_bpf_apply(cg, &rules, e);
+        cg_dev_rules_done(&rules);
+        if (r < 0)
+            return r;
+    }
     return 0;
 }
 

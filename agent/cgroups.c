@@ -124,6 +124,90 @@ const char *cg_dir(const struct cgroup *cg, const char *ctrl)
     return NULL;
 }
 
+/* What runc adds to every device list that starts with deny-all: mknod
+ * of any node (the init creates the spec's /dev entries after joining the
+ * cgroup), and the terminal devices, which a container with a pty reopens
+ * by name (/dev/tty, /dev/console, /dev/ptmx and /dev/pts/N). runc also
+ * adds null, zero, full, random and urandom; those are left to the spec
+ * here, so a spec that denies them is obeyed (containerd's default spec
+ * allows them explicitly; the shim's spec has no rules at all). */
+static const struct oci_dev_rule always_allowed[] = {
+    {true, 'c', -1, -1, "m"},   /* mknod of any node */
+    {true, 'b', -1, -1, "m"},
+    {true, 'c', 5, 0, "rwm"},   /* /dev/tty */
+    {true, 'c', 5, 1, "rwm"},   /* /dev/console */
+    {true, 'c', 5, 2, "rwm"},   /* /dev/ptmx */
+    {true, 'c', 136, -1, "rwm"}, /* /dev/pts/N */
+};
+
+static int check_dev_rule(const struct oci_dev_rule *d, size_t i, struct err *e)
+{
+    if (d->type != 'a' && d->type != 'b' && d->type != 'c')
+        return err_set(e, -EINVAL, "oci.Linux.Resources.Devices[%zu].Type: must be a, b or c", i);
+    if (!d->access[0] || strspn(d->access, "rwm") != strlen(d->access))
+        return err_set(e, -EINVAL,
+                       "oci.Linux.Resources.Devices[%zu].Access: must be made of r, w and m", i);
+    /* Linux majors have 12 bits and minors 20; a BPF immediate is 32. */
+    if (d->major > 0xfff || d->minor > 0xfffff)
+        return err_set(e, -EINVAL, "oci.Linux.Resources.Devices[%zu]: %lld:%lld is out of range",
+                       i, (long long)d->major, (long long)d->minor);
+    return 0;
+}
+
+int cg_dev_rules_build(const struct oci_dev_rule *spec, size_t n, struct cg_dev_rules *ret,
+                       struct err *e)
+{
+    size_t start = 0;
+    int r;
+
+    if (n > CG_MAX_DEV_RULES)
+        return err_set(e, -E2BIG, "oci.Linux.Resources.Devices: more than %d rules",
+                       CG_MAX_DEV_RULES);
+    *ret = (struct cg_dev_rules){.default_allow = true};
+    for (size_t i = 0; i < n; i++) {
+        if ((r = check_dev_rule(&spec[i], i, e)) < 0)
+            return r;
+        if (spec[i].type == 'a') {
+            ret->reset = true;
+            ret->default_allow = spec[i].allow;
+            start = i + 1;
+        }
+    }
+    size_t extra = ret->default_allow ? 0 : ELEMENTSOF(always_allowed);
+    ret->v = xnew(struct oci_dev_rule, n - start + extra + 1);
+    for (size_t i = start; i < n; i++)
+        ret->v[ret->n++] = spec[i];
+    for (size_t i = 0; i < extra; i++)
+        ret->v[ret->n++] = always_allowed[i];
+    return 0;
+}
+
+bool cg_dev_rules_restrict(const struct cg_dev_rules *r)
+{
+    if (!r->default_allow)
+        return true;
+    for (size_t i = 0; i < r->n; i++)
+        if (!r->v[i].allow)
+            return true;
+    return false;
+}
+
+void cg_dev_rules_done(struct cg_dev_rules *r)
+{
+    free(r->v);
+    *r = (struct cg_dev_rules){0};
+}
+
+void cg_dev_rule_format(const struct oci_dev_rule *r, char *buf, size_t size)
+{
+    char maj[24] = "*", min[24] = "*";
+    if (r->major >= 0)
+        snprintf(maj, sizeof(maj), "%lld", (long long)r->major);
+    if (r->minor >= 0)
+        snprintf(min, sizeof(min), "%lld", (long long)r->minor);
+    snprintf(buf, size, "%c %s:%s %s", r->type, maj, min, r->access);
+}
+
 static const struct cgroup_ops *backend(void)
 {
     struct statfs fs;
@@ -159,6 +243,7 @@ int cgroup_create(const char *path, const struct oci_resources *res, struct cgro
     struct cgroup *cg = xnew(struct cgroup, 1);
     int r;
 
+    cg->dev_prog_fd = -1;
     cg->ops = backend();
     r = normalize_path(path, &cg->path, e);
     if (r < 0) {
@@ -185,6 +270,7 @@ struct cgroup *cgroup_free(struct cgroup *cg)
 {
     if (!cg)
         return NULL;
+    cg_devices_bpf_release(cg);
     for (size_t i = 0; i < cg->n_dirs; i++) {
         free(cg->dirs[i]);
         free(cg->ctrl[i]);

@@ -3,7 +3,10 @@
  * once from the filesystem type of /sys/fs/cgroup. Functions that wait on
  * the kernel (freeze) block and belong on a worker thread; the rest only
  * read and write small files. Errors are negative errno values with a
- * message naming the file. Not thread-safe per object. */
+ * message naming the file. Not thread-safe per object. Device rules
+ * (linux.resources.devices) go to devices.allow/devices.deny in v1 and
+ * become a BPF device program attached to the directory in v2; no rules
+ * leave the devices the cgroup inherits (all, in our guests). */
 #pragma once
 
 #include <stdbool.h>

@@ -537,8 +537,12 @@ void container_destroy_now(struct container *c)
 {
     if (c->paused && c->cg)
         cgroup_freeze(c->cg, false);
-    if (c->cg)
-        cgroup_kill_all(c->cg);
+    /* The processes die asynchronously after SIGKILL and a cgroup with
+     * members cannot be removed: give them a bounded moment (this runs
+     * only at DestroySandbox and agent exit) so no cgroup is left behind. */
+    if (c->cg && cgroup_kill_all(c->cg) > 0)
+        for (int i = 0; i < 400 && !cgroup_is_empty(c->cg); i++)
+            usleep(5000);
     c->done = NULL;
     container_free(c);
 }

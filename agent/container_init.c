@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,6 +32,26 @@ static void send_msg(uint32_t type, int code, pid_t pid, const char *msg)
     if (msg)
         snprintf(m.msg, sizeof(m.msg), "%s", msg);
     ssize_t _unused_ n = send(INIT_FD_SOCK, &m, sizeof(m), MSG_NOSIGNAL);
+}
+
+/* INIT_MSG_PTY with the master attached. */
+static int send_pty(int master)
+{
+    struct init_msg m = {.type = INIT_MSG_PTY};
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    memset(&ctl, 0, sizeof(ctl));
+    struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                        .msg_controllen = sizeof(ctl.buf)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &master, sizeof(int));
+    return sendmsg(INIT_FD_SOCK, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(m) ? 0 : -errno;
 }
 
 static _noreturn_ void die(const struct err *e)
@@ -94,6 +115,11 @@ static bool create_namespaces(const struct oci_spec *s, struct err *e)
         if (order[i] == CLONE_NEWPID)
             pid_ns = true; /* always a pid namespace, as the Kata agent */
         if (!ns)
+            continue;
+        /* A UTS namespace path names the pod's, which in the guest is the
+         * sandbox's: the agent's own, whose hostname CreateSandbox set
+         * (Kata points every such path at its sandbox UTS namespace). */
+        if (order[i] == CLONE_NEWUTS && ns->path)
             continue;
         if (ns->path) {
             int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
@@ -180,6 +206,47 @@ static void write_sysctls(const struct oci_spec *s, struct err *e)
     }
 }
 
+/* The agent's pty lives in the guest's devpts, which the container's own
+ * /dev/pts (a new instance) does not show: ttyname() fails ("not a tty",
+ * which broke `exec -t`). As runc does, the terminal is allocated from the
+ * container's instance instead, once we see the container's /dev (after
+ * pivot_root, or after joining its mount namespace), and its master goes to
+ * the agent. The init's console is also bound over /dev/console. Without a
+ * devpts of its own the container keeps the agent's pty. */
+static void take_container_console(bool init, struct err *e)
+{
+    int m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0)
+        return;
+    int unlock = 0, slave = -1;
+    if (ioctl(m, TIOCSPTLCK, &unlock) < 0 ||
+        (slave = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+        err_set(e, -errno, "cannot open a pty in the container's /dev/pts");
+        die(e);
+    }
+    if (init) {
+        /* On top of any earlier bind of the agent's pty; best effort, as
+         * the name only matters to programs that open /dev/console. */
+        char src[64];
+        snprintf(src, sizeof(src), "/proc/self/fd/%d", slave);
+        int fd = open("/dev/console", O_WRONLY | O_CREAT | O_NOCTTY | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            close(fd);
+            umount2("/dev/console", MNT_DETACH);
+            int _unused_ r = mount(src, "/dev/console", NULL, MS_BIND, NULL);
+        }
+    }
+    if (send_pty(m) < 0)
+        _exit(1); /* the agent is gone */
+    close(m);
+    for (int fd = 0; fd < 3; fd++)
+        if (dup2(slave, fd) < 0) {
+            err_set(e, -errno, "cannot move the container's pty to fd %d", fd);
+            die(e);
+        }
+    close(slave);
+}
+
 int container_init_main(void)
 {
     struct err e = ERR_INIT;
@@ -206,10 +273,6 @@ int container_init_main(void)
 
     /* From here on we are the container's process. */
     setsid();
-    if (h.tty && ioctl(0, TIOCSCTTY, 0) < 0) {
-        err_set(&e, -errno, "cannot make the pty the controlling terminal");
-        die(&e);
-    }
     if (h.mode == INIT_MODE_CREATE) {
         if (mounts_setup(s, &e) < 0)
             die(&e);
@@ -219,6 +282,13 @@ int container_init_main(void)
             die(&e);
         }
         write_sysctls(s, &e);
+    }
+    if (h.tty) {
+        take_container_console(h.mode == INIT_MODE_CREATE, &e);
+        if (ioctl(0, TIOCSCTTY, 0) < 0) {
+            err_set(&e, -errno, "cannot make the pty the controlling terminal");
+            die(&e);
+        }
     }
     send_msg(INIT_MSG_READY, 0, 0, NULL);
     if (wait_msg() != INIT_MSG_START)

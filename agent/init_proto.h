@@ -9,7 +9,8 @@
  * namespace; a helper that forked into a new pid namespace waits for ACK
  * before it lets the child go and exits, so the child is reparented to the
  * agent as a zombie at worst, never lost) [-> USERNS, agent writes the id
- * maps, <- ACK] -> READY (set-up done) <- START -> exec: the socket is
+ * maps, <- ACK] [-> PTY with a terminal and the container's own devpts]
+ * -> READY (set-up done) <- START -> exec: the socket is
  * close-on-exec, so EOF means the exec succeeded; ERROR otherwise. Plain C,
  * no protobuf: this header is domain code. */
 #pragma once
@@ -45,6 +46,8 @@ enum init_msg_type {
     INIT_MSG_ERROR,   /* helper or process: code = -errno, msg = what failed */
     INIT_MSG_ACK,     /* agent */
     INIT_MSG_START,   /* agent */
+    INIT_MSG_PTY,     /* process: the master of a pty from the container's
+                       * devpts is attached (SCM_RIGHTS); no reply */
 };
 
 struct init_msg {

@@ -137,6 +137,24 @@ static int mount_cgroup(const char *target, unsigned long flags)
     return 0;
 }
 
+/* mount(2) on the destination again, resolved afresh: the fd that
+ * make_in_root() returned before the mount still names what lies below the
+ * new mount, where a remount or a propagation change fails with EINVAL. */
+static int mount_on_top(int rootfd, const char *dest, bool dir, unsigned long flags)
+{
+    int top = make_in_root(rootfd, dest, dir);
+    char target[64];
+    int r = 0;
+
+    if (top < 0)
+        return top;
+    snprintf(target, sizeof(target), "/proc/self/fd/%d", top);
+    if (mount(NULL, target, NULL, flags, NULL) < 0)
+        r = -errno;
+    close(top);
+    return r;
+}
+
 static int do_mount(int rootfd, size_t idx, const struct oci_mount *m, struct err *e)
 {
     struct mopts o;
@@ -161,19 +179,8 @@ static int do_mount(int rootfd, size_t idx, const struct oci_mount *m, struct er
     if (bind) {
         if (mount(m->source, target, NULL, MS_BIND | (o.rec ? MS_REC : 0), NULL) < 0)
             r = -errno;
-        else if (o.flags & ~MS_REC) {
-            /* fd still names the directory below the new bind: resolve the
-             * destination again to reach the bind itself for the remount. */
-            int top = make_in_root(rootfd, m->destination, dir);
-            char top_target[64];
-            snprintf(top_target, sizeof(top_target), "/proc/self/fd/%d", top);
-            if (top < 0)
-                r = top;
-            else if (mount(NULL, top_target, NULL, MS_BIND | MS_REMOUNT | o.flags, NULL) < 0)
-                r = -errno;
-            if (top >= 0)
-                close(top);
-        }
+        else if (o.flags & ~MS_REC)
+            r = mount_on_top(rootfd, m->destination, dir, MS_BIND | MS_REMOUNT | o.flags);
     } else if (strcmp(m->type, "cgroup") == 0) {
         r = mount_cgroup(target, o.flags);
     } else {
@@ -181,13 +188,43 @@ static int do_mount(int rootfd, size_t idx, const struct oci_mount *m, struct er
                   *o.data ? o.data : NULL) < 0)
             r = -errno;
     }
-    if (r == 0 && o.prop && mount(NULL, target, NULL, o.prop, NULL) < 0)
-        r = -errno;
+    /* CRI's binds (/etc/hosts, /dev/shm, ...) carry "rprivate". */
+    if (r == 0 && o.prop)
+        r = mount_on_top(rootfd, m->destination, dir, o.prop);
     close(fd);
     if (r < 0)
         return err_set(e, r, "oci.Mounts[%zu]: cannot mount %s on \"%s\": %s", idx, m->type,
                        m->destination, strerror(-r));
     return 0;
+}
+
+/* A terminal's pty comes from the agent's devpts instance, which the
+ * container's own /dev/pts does not show, so ttyname() found nothing ("not
+ * a tty"). Binding it over /dev/console, as runc does for the console,
+ * lets glibc find the terminal by device number. When the container has a
+ * devpts of its own, the init helper then swaps in a pty from it and binds
+ * that instead (agent/container_init.c); this bind is the fallback. The source is the pty's
+ * path in this mount namespace's copy of the agent's /dev/pts (fd 0 itself
+ * belongs to the agent's namespace, which mount(2) refuses), so this runs
+ * before pivot_root. Best effort: the container still runs, only without
+ * the name. */
+static void bind_console(int rootfd)
+{
+    char pty[64], target[64];
+    ssize_t n = readlink("/proc/self/fd/0", pty, sizeof(pty) - 1);
+    int fd;
+
+    if (n <= 0 || (size_t)n >= sizeof(pty) - 1)
+        return;
+    pty[n] = '\0';
+    if (strncmp(pty, "/dev/pts/", 9) != 0)
+        return;
+    fd = make_in_root(rootfd, "/dev/console", false);
+    if (fd < 0)
+        return;
+    snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+    mount(pty, target, NULL, MS_BIND, NULL);
+    close(fd);
 }
 
 static void make_devices(const struct oci_spec *s)
@@ -279,6 +316,8 @@ int mounts_setup(const struct oci_spec *s, struct err *e)
             close(rootfd);
             return r;
         }
+    if (s->process.terminal)
+        bind_console(rootfd);
     close(rootfd);
     if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
         return err_set(e, -errno, "oci.Root.Path: pivot_root failed");

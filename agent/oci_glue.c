@@ -4,6 +4,7 @@
  * checked in the domain by caps.c and seccomp.c. */
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +68,18 @@ void oci_glue_resources(const struct Grpc__LinuxResources *pb, struct oci_resour
         r->pids_limit = pb->pids->limit;
     if (pb->blockio)
         r->blkio_weight = pb->blockio->weight;
+    r->n_dev_rules = pb->n_devices;
+    r->dev_rules = pb->n_devices ? xnew(struct oci_dev_rule, pb->n_devices) : NULL;
+    for (size_t i = 0; i < pb->n_devices; i++) {
+        const Grpc__LinuxDeviceCgroup *d = pb->devices[i];
+        struct oci_dev_rule *o = &r->dev_rules[i];
+        const char *t = d->type ? d->type : "", *acc = d->access ? d->access : "";
+        o->allow = d->allow;
+        o->type = (char)(!*t ? 'a' : t[1] ? '?' : t[0]);
+        o->major = d->major < 0 ? -1 : d->major;
+        o->minor = d->minor < 0 ? -1 : d->minor;
+        snprintf(o->access, sizeof(o->access), "%s", !*acc ? "rwm" : strlen(acc) > 3 ? "?" : acc);
+    }
 }
 
 static char **caps_dup(char *const *v, size_t n)

@@ -40,6 +40,7 @@ void oci_resources_done(struct oci_resources *r)
 {
     free(r->cpus);
     free(r->mems);
+    free(r->dev_rules);
     *r = (struct oci_resources){0};
 }
 

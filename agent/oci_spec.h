@@ -66,6 +66,17 @@ struct oci_caps {
     char **bounding, **effective, **inheritable, **permitted, **ambient;
 };
 
+/* One linux.resources.devices rule, as given (agent/cgroups.c checks it):
+ * type 'a', 'b' or 'c' ('a' when empty, '?' when not one character);
+ * major/minor -1 for any; access a subset of "rwm" ("rwm" when empty,
+ * "?" when longer than three characters). */
+struct oci_dev_rule {
+    bool allow;
+    char type;
+    int64_t major, minor;
+    char access[4];
+};
+
 /* Resource limits; a zero means "not set" (proto3 carries no presence). */
 struct oci_resources {
     int64_t mem_limit, mem_reservation, mem_swap;
@@ -76,6 +87,8 @@ struct oci_resources {
     char *cpus, *mems;
     int64_t pids_limit;
     uint32_t blkio_weight;
+    struct oci_dev_rule *dev_rules; /* in the spec's order; none: devices untouched */
+    size_t n_dev_rules;
 };
 
 struct oci_process {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -67,7 +68,7 @@ static void ensure_console(void)
     }
 }
 
-static int load_module(const char *name)
+static int load_module_file(const char *name)
 {
     if (strchr(name, '/') || name[0] == '.' || !*name)
         return -EINVAL;
@@ -93,7 +94,7 @@ static int load_modules(struct err *e)
         line[strcspn(line, "\r\n")] = '\0';
         if (!line[0] || line[0] == '#')
             continue;
-        int r = load_module(line);
+        int r = load_module_file(line);
         if (r < 0 && !first) {
             first = r;
             err_set(e, r, "module %s: %s", line, strerror(-r));
@@ -135,11 +136,6 @@ int pid1_setup(struct err *e)
             return err_set(e, r, "mount %s on %s: %s", pid1_mounts[i].fstype,
                            pid1_mounts[i].target, strerror(-r));
     }
-    /* cgroups: the unified hierarchy (the agent's v2 backend enables the
-     * controllers it needs); a kernel without cgroup2 leaves it unmounted
-     * and CreateContainer reports the missing controllers. */
-    (void)mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                "nsdelegate");
     /* devpts newinstance: /dev/ptmx must lead to this instance. */
     unlink("/dev/ptmx");
     if (symlink("pts/ptmx", "/dev/ptmx") < 0 && errno != EEXIST)
@@ -147,6 +143,153 @@ int pid1_setup(struct err *e)
     ensure_console();
     setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 0);
     return load_modules(e);
+}
+
+int pid1_load_module(const char *name)
+{
+    char file[128];
+    int n = snprintf(file, sizeof(file), "%s.ko", name);
+    if (n < 0 || (size_t)n >= sizeof(file))
+        return -ENAMETOOLONG;
+    int r = load_module_file(file);
+    if (r != -ENOENT)
+        return r;
+    /* The kernel treats - and _ in module names alike, but the initrd keeps
+     * the file's own spelling (virtio-rng.ko holds virtio_rng): try the
+     * other spelling of each. */
+    for (int pass = 0; pass < 2; pass++) {
+        char from = pass ? '-' : '_', to = pass ? '_' : '-';
+        char alt[128];
+        memcpy(alt, file, (size_t)n + 1);
+        bool changed = false;
+        for (char *p = alt; *p; p++)
+            if (*p == from) {
+                *p = to;
+                changed = true;
+            }
+        if (changed && (r = load_module_file(alt)) != -ENOENT)
+            return r;
+    }
+    return -ENOENT;
+}
+
+#define CG_ROOT "/sys/fs/cgroup"
+#define CG_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+static int mount_cgroup2(struct err *e)
+{
+    if (mkdir(CG_ROOT, 0755) < 0 && errno != EEXIST)
+        return err_set(e, -errno, "mkdir %s: %s", CG_ROOT, strerror(errno));
+    if (mount("cgroup2", CG_ROOT, "cgroup2", CG_FLAGS, "nsdelegate") < 0 && errno != EBUSY)
+        return err_set(e, -errno, "mount cgroup2 on %s: %s", CG_ROOT, strerror(errno));
+    return 2;
+}
+
+/* The v1 hierarchy name of a controller: the ones conventionally
+ * co-mounted share one. */
+static const char *v1_hierarchy(const char *ctrl)
+{
+    if (strcmp(ctrl, "cpu") == 0 || strcmp(ctrl, "cpuacct") == 0)
+        return "cpu,cpuacct";
+    if (strcmp(ctrl, "net_cls") == 0 || strcmp(ctrl, "net_prio") == 0)
+        return "net_cls,net_prio";
+    return ctrl;
+}
+
+/* Unmounts every hierarchy under CG_ROOT and the tmpfs itself. */
+static void undo_v1(void)
+{
+    _cleanup_closedir_ DIR *d = opendir(CG_ROOT);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[300];
+        snprintf(path, sizeof(path), CG_ROOT "/%s", de->d_name);
+        umount2(path, MNT_DETACH);
+    }
+    umount2(CG_ROOT, MNT_DETACH);
+}
+
+/* Mounts one v1 hierarchy (h: "memory", "cpu,cpuacct", ...) and the links
+ * to a shared one. */
+static int mount_hierarchy(const char *h)
+{
+    char dir[300];
+    snprintf(dir, sizeof(dir), CG_ROOT "/%s", h);
+    /* EEXIST: the other half of a shared hierarchy, mounted already. */
+    if (mkdir(dir, 0755) < 0)
+        return -errno;
+    if (mount("cgroup", dir, "cgroup", CG_FLAGS, h) < 0) {
+        int r = -errno;
+        rmdir(dir);
+        return r;
+    }
+    if (strchr(h, ',')) {
+        char link[300], first[64];
+        snprintf(first, sizeof(first), "%.*s", (int)strcspn(h, ","), h);
+        snprintf(link, sizeof(link), CG_ROOT "/%s", first);
+        /* Best effort: the v1 backend also finds the shared name. */
+        if (symlink(h, link) < 0 && errno != EEXIST)
+            return 0;
+        snprintf(link, sizeof(link), CG_ROOT "/%s", strchr(h, ',') + 1);
+        if (symlink(h, link) < 0 && errno != EEXIST)
+            return 0;
+    }
+    return 0;
+}
+
+/* The memory hierarchy goes first: without it v1 is useless to us, and
+ * giving up before any other controller is bound to a v1 hierarchy lets
+ * cgroup2 have them all (a detached v1 hierarchy can hold on to its
+ * controllers for a while). Returns 1, or 0 when memory is unavailable. */
+static int mount_v1(struct err *e)
+{
+    if (mkdir(CG_ROOT, 0755) < 0 && errno != EEXIST)
+        return err_set(e, -errno, "mkdir %s: %s", CG_ROOT, strerror(errno));
+    if (mount("tmpfs", CG_ROOT, "tmpfs", CG_FLAGS, "mode=0755") < 0)
+        return err_set(e, -errno, "mount tmpfs on %s: %s", CG_ROOT, strerror(errno));
+    if (mount_hierarchy("memory") < 0) {
+        umount2(CG_ROOT, MNT_DETACH);
+        return 0;
+    }
+    _cleanup_fclose_ FILE *f = fopen("/proc/cgroups", "re");
+    if (!f)
+        return err_set(e, -errno, "/proc/cgroups: %s", strerror(errno));
+    char line[256];
+    while (fgets(line, sizeof(line), f)) {
+        char name[64];
+        unsigned hier, num, enabled;
+        if (line[0] == '#' || sscanf(line, "%63s %u %u %u", name, &hier, &num, &enabled) != 4 ||
+            !enabled || strcmp(name, "memory") == 0)
+            continue;
+        /* A controller without v1 support in this kernel stays unmounted. */
+        (void)mount_hierarchy(v1_hierarchy(name));
+    }
+    return 1;
+}
+
+int pid1_mount_cgroups(bool unified, bool *ret_fell_back, struct err *e)
+{
+    *ret_fell_back = false;
+    if (unified)
+        return mount_cgroup2(e);
+    int r = mount_v1(e);
+    if (r < 0) {
+        undo_v1();
+        return r;
+    }
+    if (r == 1)
+        return 1;
+    *ret_fell_back = true;
+    return mount_cgroup2(e);
+}
+
+void pid1_poweroff(void)
+{
+    sync();
+    reboot(RB_POWER_OFF);
+    _exit(1);
 }
 
 static bool has_vsock_device(void)
@@ -220,4 +363,9 @@ int pid1_agent_address(char *buf, size_t size)
         nanosleep(&ts, NULL);
     }
     return -ENOENT;
+}
+
+bool pid1_vsock_present(void)
+{
+    return has_vsock_device();
 }

@@ -1,14 +1,20 @@
 /* PID-1 duties of the agent when it is the initrd's /init: the pseudo file
- * systems, the console, the kernel modules of the initrd, and the choice of
- * the channel the agent serves.
+ * systems, the console, cgroups, the kernel modules of the initrd and of
+ * agent.kernel_modules, the choice of the channel the agent serves, and
+ * powering the VM off.
  *
  * Called from agent/main.c on the main thread before anything else (the
- * kernel command line is only readable once /proc is mounted). Both
- * functions return 0 or more on success, a negative errno on failure;
- * pid1_setup() does nothing when the process is not PID 1. No state. */
+ * kernel command line is only readable once /proc is mounted). Functions
+ * return 0 or more on success, a negative errno on failure, with a message
+ * in e where one is taken; pid1_setup() does nothing when the process is
+ * not PID 1. No logging here (tests/e2e/e2e_init.c links this file alone);
+ * the caller logs. No state. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "lib/compiler.h"
 
 struct err;
 
@@ -19,7 +25,9 @@ struct err;
 /* The virtio-serial port the host driver attaches (hypervisor/qemu.c). */
 #define PID1_SERIAL_PORT_NAME "agent.channel.0"
 
-/* As PID 1: mounts /proc, /sys, /dev (devtmpfs), /dev/pts, /dev/shm, /run,
+/* As PID 1: mounts /proc, /sys, /dev (devtmpfs), /dev/pts, /dev/shm, /run
+ * (cgroups come later, from pid1_mount_cgroups(), once the command line
+ * has been read),
  * makes sure fds 0-2 are open on the console, sets PATH, and loads the
  * modules in PID1_MODULES_ORDER with finit_module() (a module already
  * present is fine). Carries on past a failing module and reports the first
@@ -32,3 +40,28 @@ int pid1_setup(struct err *e);
  * after /init starts, so this waits for one of them for up to 5 s.
  * -ENOENT when neither shows up; -ENOSPC when buf is too small. */
 int pid1_agent_address(char *buf, size_t size);
+
+/* Mounts the cgroup hierarchy on /sys/fs/cgroup, as the Kata agent does:
+ * cgroup2 when unified (the command line has
+ * systemd.unified_cgroup_hierarchy=1 or cgroup_no_v1=all), else v1: a
+ * tmpfs with one hierarchy per enabled controller of /proc/cgroups
+ * ("cpu,cpuacct" and "net_cls,net_prio" shared, with the usual links).
+ * A kernel built without the v1 memory controller (CONFIG_MEMCG_V1, off in
+ * Debian's 6.12 kernels) cannot limit container memory on v1: then the v1
+ * mounts are undone, cgroup2 is mounted and *ret_fell_back is set. Returns
+ * the version mounted (1 or 2). */
+int pid1_mount_cgroups(bool unified, bool *ret_fell_back, struct err *e);
+
+/* Loads PID1_MODULES_DIR/<name>.ko (agent.kernel_modules), with - and _
+ * taken as the same, as the kernel does; a module already loaded is fine.
+ * -ENOENT when the initrd does not carry it. */
+int pid1_load_module(const char *name);
+
+/* True when the VM has a virtio-vsock device (af_vsock alone accepts a
+ * listening socket even without one, which no host could ever reach). */
+bool pid1_vsock_present(void);
+
+/* Flushes the file systems and powers the VM off (reboot(RB_POWER_OFF)):
+ * PID 1 must never exit, since the kernel panics when it does. When the
+ * call fails (not PID 1, or no permission) the process exits with 1. */
+_noreturn_ void pid1_poweroff(void);

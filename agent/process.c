@@ -48,6 +48,11 @@ struct process {
     void (*on_exit)(struct process *p, void *userdata);
     void *on_exit_ud;
     const struct oci_spec *spec;
+    /* Inside child_exited(), whose callbacks (the set-up reply, on_exit)
+     * may free the process while it still reads it: process_free() then
+     * only marks it and child_exited() frees it on the way out. */
+    unsigned busy;
+    bool free_requested;
 };
 
 static void finish_pending(struct process *p, int r)
@@ -109,6 +114,7 @@ static void child_exited(struct agent_child *c, int status)
 {
     struct process *p = list_entry(c, struct process, child);
     c->pidfd = fd_close(c->pidfd);
+    p->busy++;
     p->exited = true;
     p->status = status;
     drain_sync(p);
@@ -128,6 +134,8 @@ static void child_exited(struct agent_child *c, int status)
     }
     if (p->on_exit)
         p->on_exit(p, p->on_exit_ud);
+    if (--p->busy == 0 && p->free_requested)
+        process_free(p);
 }
 
 static void helper_exited(struct agent_child *c, int status)
@@ -194,9 +202,25 @@ static void sync_readable(struct loop_source *s, int fd, uint32_t revents, void 
     struct process *p = userdata;
     struct init_msg m;
     (void)s, (void)revents;
-    ssize_t n = recv(fd, &m, sizeof(m), MSG_DONTWAIT);
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                        .msg_controllen = sizeof(ctl.buf)};
+    ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
+    /* Only PTY carries an fd; one anywhere else (or a truncated one) is
+     * closed and the message judged on its own. */
+    _cleanup_close_ int passed = -1;
+    struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+        c->cmsg_len == CMSG_LEN(sizeof(int)))
+        memcpy(&passed, CMSG_DATA(c), sizeof(int));
+    if (n > 0 && (mh.msg_flags & MSG_CTRUNC))
+        return fail(p, err_set(&p->err, -EPROTO, "truncated control data from the init helper"));
     if (n <= 0) {
         /* EOF: after START the exec closed the socket, which is success. */
         close_sync(p);
@@ -229,6 +253,14 @@ static void sync_readable(struct loop_source *s, int fd, uint32_t revents, void 
         } else {
             finish_pending(p, 0);
         }
+        break;
+    case INIT_MSG_PTY:
+        if (p->phase != PH_SETUP || passed < 0)
+            return fail(p, err_set(&p->err, -EPROTO, "the init helper sent a bad console"));
+        r = stdio_replace_pty(p->stdio, passed);
+        if (r < 0)
+            return fail(p, err_set(&p->err, r, "cannot take the container's console"));
+        passed = -1; /* stdio owns it */
         break;
     case INIT_MSG_ERROR:
         if (!err_is_set(&p->err))
@@ -381,6 +413,13 @@ struct process *process_free(struct process *p)
 {
     if (!p)
         return NULL;
+    if (p->busy) {
+        /* Its owner is gone: no more callbacks into it. */
+        p->free_requested = true;
+        p->pending = NULL;
+        p->on_exit = NULL;
+        return NULL;
+    }
     p->pending = NULL;
     close_sync(p);
     p->timer = loop_source_free(p->timer);

@@ -13,6 +13,7 @@
 
 #include "agent/agent.h"
 #include "agent/container.h"
+#include "agent/network.h"
 #include "agent/sandbox.h"
 #include "agent/storage.h"
 #include "lib/compiler.h"
@@ -117,26 +118,17 @@ int sandbox_create(struct agent *a, const char *sandbox_id, const char *hostname
         return err_set(e, -EEXIST, "sandbox_id: a sandbox (%s) already exists", a->sandbox_id);
     if (hostname && strlen(hostname) > 64)
         return err_set(e, -EINVAL, "hostname: longer than 64 characters");
-    int r = storage_add(a, STORAGE_OWNER_SANDBOX, storages, n_storages, e);
+    /* DNS and hostname first: they need no undoing if a storage fails. */
+    int r = network_setup_dns(a->run_dir, dns, n_dns, e);
+    if (r < 0 || (r = network_set_hostname(hostname, e)) < 0)
+        return r;
+    r = storage_add(a, STORAGE_OWNER_SANDBOX, storages, n_storages, e);
     if (r < 0)
         return err_prefix(e, "storages");
     free(a->sandbox_id);
     free(a->hostname);
     a->sandbox_id = xstrdup(sandbox_id ? sandbox_id : "");
     a->hostname = xstrdup(hostname ? hostname : "");
-    /* The resolv.conf lines are kept under the run dir; binding them over
-     * the guest's /etc/resolv.conf is a PID-1 duty (issue 7). */
-    char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/sandbox", a->run_dir);
-    if (n_dns && (mkdir(a->run_dir, 0755) == 0 || errno == EEXIST) &&
-        (mkdir(path, 0755) == 0 || errno == EEXIST)) {
-        snprintf(path, sizeof(path), "%s/sandbox/resolv.conf", a->run_dir);
-        FILE *f = fopen(path, "we");
-        for (size_t i = 0; f && i < n_dns; i++)
-            fprintf(f, "%s\n", dns[i]);
-        if (f)
-            fclose(f);
-    }
     a->sandbox_created = true;
     return 0;
 }
@@ -150,71 +142,4 @@ int sandbox_destroy(struct agent *a, struct err *e)
     storage_release_all(a);
     a->sandbox_created = false;
     return 0;
-}
-
-uint64_t sandbox_mem_block_size(void)
-{
-    char buf[64] = "";
-    FILE *f = fopen("/sys/devices/system/memory/block_size_bytes", "re");
-    if (!f)
-        return 0;
-    if (!fgets(buf, sizeof(buf), f))
-        buf[0] = '\0';
-    fclose(f);
-    return strtoull(buf, NULL, 16);
-}
-
-int sandbox_set_time(int64_t sec, int64_t usec, struct err *e)
-{
-    struct timeval tv = {.tv_sec = (time_t)sec, .tv_usec = (suseconds_t)usec};
-    if (usec < 0 || usec >= 1000000)
-        return err_set(e, -EINVAL, "Usec: %lld is out of range", (long long)usec);
-    return settimeofday(&tv, NULL) < 0 ? err_set(e, -errno, "settimeofday failed") : 0;
-}
-
-static long count_fds(void)
-{
-    long n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return -1;
-    struct dirent *de;
-    while ((de = readdir(d)))
-        if (de->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - 1; /* the directory's own fd */
-}
-
-static long rss_bytes(void)
-{
-    long pages = 0, rss = 0;
-    FILE *f = fopen("/proc/self/statm", "re");
-    if (f && fscanf(f, "%ld %ld", &pages, &rss) != 2)
-        rss = 0;
-    if (f)
-        fclose(f);
-    return rss * sysconf(_SC_PAGESIZE);
-}
-
-char *sandbox_metrics(struct agent *a)
-{
-    char *s = NULL;
-    double up = (double)(loop_now() - a->started_ns) / 1e9;
-    if (asprintf(&s,
-                 "# HELP kata_agent_process_resident_memory_bytes Resident memory of the agent.\n"
-                 "# TYPE kata_agent_process_resident_memory_bytes gauge\n"
-                 "kata_agent_process_resident_memory_bytes %ld\n"
-                 "# HELP kata_agent_process_open_fds Open file descriptors of the agent.\n"
-                 "# TYPE kata_agent_process_open_fds gauge\n"
-                 "kata_agent_process_open_fds %ld\n"
-                 "# HELP kata_agent_containers Containers managed by the agent.\n"
-                 "# TYPE kata_agent_containers gauge\n"
-                 "kata_agent_containers %u\n"
-                 "# HELP kata_agent_uptime_seconds Seconds since the agent started.\n"
-                 "# TYPE kata_agent_uptime_seconds gauge\n"
-                 "kata_agent_uptime_seconds %.3f\n",
-                 rss_bytes(), count_fds(), a->n_containers, up) < 0)
-        abort();
-    return s;
 }

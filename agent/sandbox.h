@@ -1,5 +1,6 @@
-/* Sandbox- and guest-level operations that need no container: CopyFile
- * below the shared directory, guest details, the clock, agent metrics.
+/* Sandbox-level operations that need no container: CopyFile below the
+ * shared directory, CreateSandbox and DestroySandbox (guest details, the
+ * clock and metrics are in agent/guest.h).
  * sandbox_copy_file() may block (it writes a file) and is meant for a
  * worker thread; the rest are quick. Errors: negative errno + struct err
  * (-EPERM for a path outside the shared directory, -EINVAL for "..").
@@ -35,7 +36,3 @@ int sandbox_create(struct agent *a, const char *sandbox_id, const char *hostname
 /* Destroys every container and unmounts every storage. */
 int sandbox_destroy(struct agent *a, struct err *e);
 
-uint64_t sandbox_mem_block_size(void);
-int sandbox_set_time(int64_t sec, int64_t usec, struct err *e);
-/* Prometheus text (heap string). */
-char *sandbox_metrics(struct agent *a);

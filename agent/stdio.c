@@ -9,6 +9,7 @@
 
 #include "agent/stdio.h"
 #include "lib/compiler.h"
+#include "lib/fd.h"
 #include "lib/loop.h"
 #include "lib/xalloc.h"
 
@@ -22,6 +23,9 @@ struct stream {
     struct list_node reads;
     unsigned n_reads;
     bool eof;
+    /* tty: the grace after the exit is over; data still in the pty is
+     * read out, and a read that would block is EOF. */
+    bool drained;
 };
 
 struct stdio {
@@ -160,9 +164,10 @@ static bool stream_pump(struct stream *st)
             do
                 n = read(st->fd, buf, max);
             while (n < 0 && errno == EINTR);
-            if (n < 0 && errno == EAGAIN)
+            if (n < 0 && errno == EAGAIN && !st->drained)
                 return true;
-            /* EIO: the pty slave is gone, which is EOF for a tty. */
+            /* EIO: the pty slave is gone, which is EOF for a tty (as
+             * is EAGAIN once drained). */
             if (n <= 0) {
                 st->eof = true;
                 n = 0;
@@ -200,7 +205,9 @@ static void drain_expired(struct loop_source *src, void *userdata)
 {
     struct stdio *s = userdata;
     (void)src;
-    s->out.eof = true;
+    /* Not eof: a reader slower than the grace must still get what the
+     * process wrote before it exited. */
+    s->out.drained = true;
     stream_update(&s->out);
 }
 
@@ -306,6 +313,34 @@ int stdio_resize(struct stdio *s, unsigned rows, unsigned cols)
         return -ENOTTY;
     struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
     return ioctl(s->out.fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
+}
+
+int stdio_replace_pty(struct stdio *s, int master)
+{
+    if (!s->tty)
+        return -ENOTTY;
+    if (s->exited || s->out.eof || s->stdin_closed)
+        return -EBUSY;
+    struct winsize ws;
+    if (ioctl(s->out.fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col &&
+        ioctl(master, TIOCSWINSZ, &ws) < 0)
+        return -errno;
+    int r = fd_set_cloexec(master, true);
+    if (r < 0 || (r = fd_set_nonblock(master, true)) < 0)
+        return r;
+    /* The old master may be watched for a parked read or write: rewatch
+     * the new one. The old pty's slave is closed by now, so nothing in it
+     * is lost. */
+    bool reading = s->out.src != NULL, writing = s->stdin_src != NULL;
+    s->out.src = loop_source_free(s->out.src);
+    s->stdin_src = loop_source_free(s->stdin_src);
+    fd_close(s->out.fd);
+    s->out.fd = s->stdin_fd = master;
+    if (reading)
+        stream_update(&s->out);
+    if (writing)
+        write_pump(s);
+    return 0;
 }
 
 void stdio_process_exited(struct stdio *s)

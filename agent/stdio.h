@@ -50,6 +50,12 @@ int stdio_write(struct stdio *s, struct stdio_write *req);
 void stdio_write_cancel(struct stdio *s, struct stdio_write *req);
 int stdio_close_stdin(struct stdio *s);
 int stdio_resize(struct stdio *s, unsigned rows, unsigned cols);
+/* Takes master, a pty from the container's own devpts instance (which the
+ * init helper opened there so that ttyname() works inside), in place of the
+ * one stdio_new() made: the window size moves over and watches follow.
+ * -ENOTTY without a tty, -EBUSY once the stream ended; on error the caller
+ * still owns master. */
+int stdio_replace_pty(struct stdio *s, int master);
 /* The process has exited: with a tty, parked reads that see no data for
  * 500 ms get EOF (a background process may hold the slave open). */
 void stdio_process_exited(struct stdio *s);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/devices.h"
 #include "lib/compiler.h"
 #include "lib/err.h"
 #include "lib/log.h"
@@ -210,9 +211,84 @@ static int do_local(const struct storage_req *r, struct storage *st, struct err 
     return 0;
 }
 
-static const char *const not_yet[] = {"9p",      "blk",     "virtio-blk", "scsi",
-                                      "nvdimm",  "mmioblk", "ccw",        "watchable-bind",
-                                      "overlayfs", "fuse3", "image_guest_pull"};
+static const char *const not_yet[] = {"scsi",      "nvdimm", "mmioblk",         "ccw",
+                                      "blk-ccw",   "watchable-bind", "overlayfs", "fuse3",
+                                      "image_guest_pull", "erofs.multi-layer"};
+
+bool storage_driver_is_blk(const char *driver)
+{
+    return driver && (strcmp(driver, "blk") == 0 || strcmp(driver, "virtio-blk") == 0);
+}
+
+/* Whether key (alone or as key=value) is among the options; an option
+ * entry may itself be a comma-separated list, as Kata's runtime sends
+ * "trans=virtio,version=9p2000.L,cache=mmap" as one entry. */
+static bool has_option(const struct storage_req *r, const char *key)
+{
+    size_t n = strlen(key);
+    for (size_t i = 0; i < r->n_options; i++)
+        for (const char *o = r->options[i]; o && *o;) {
+            if (strncmp(o, key, n) == 0 && (o[n] == '=' || o[n] == ',' || o[n] == '\0'))
+                return true;
+            o = strchr(o, ',');
+            if (o)
+                o++;
+        }
+    return false;
+}
+
+/* 9p: the tag is the source; the transport and protocol version are what
+ * the Kata runtime always sends, added here when a caller left them out. */
+static int do_9p(const struct storage_req *r, const char *fstype, struct storage *st,
+                 struct err *e)
+{
+    if (!r->source || !*r->source)
+        return err_set(e, -EINVAL, "storage %s (9p): no source tag", r->mount_point);
+    if (r->n_options > 256)
+        return err_set(e, -E2BIG, "storage %s (9p): too many options", r->mount_point);
+    _cleanup_free_ char **opts = xnew(char *, r->n_options + 2);
+    struct storage_req q = *r;
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_options; i++)
+        opts[n++] = r->options[i];
+    if (!has_option(r, "trans"))
+        opts[n++] = (char *)"trans=virtio";
+    if (!has_option(r, "version"))
+        opts[n++] = (char *)"version=9p2000.L";
+    q.options = opts;
+    q.n_options = n;
+    int rr = do_mount(&q, fstype, st, e);
+    if (rr == -ENODEV)
+        err_prefix(e, "the guest kernel has no 9p file system (build the guest with the generic "
+                      "kernel flavour)");
+    return rr;
+}
+
+/* blk/virtio-blk: source is a PCI path; mount the disk found there. */
+static int do_blk(const struct storage_req *r, const char *fstype, struct storage *st,
+                  struct err *e)
+{
+    struct devices_pci_path p;
+    char name[64], dev[80];
+    int rr = devices_pci_path_parse(r->source, &p, e);
+
+    if (rr < 0)
+        return err_prefix(e, "storage %s (%s): source", r->mount_point, r->driver);
+    if (!fstype)
+        return err_set(e, -EINVAL, "storage %s (%s): fstype missing", r->mount_point, r->driver);
+    if (!r->device) {
+        rr = devices_blk_find("/sys", &p, name, sizeof(name));
+        if (rr < 0)
+            return err_set(e, -ENODEV, "storage %s (%s): no block device at PCI path %s",
+                           r->mount_point, r->driver, r->source);
+        snprintf(dev, sizeof(dev), "/dev/%s", name);
+    } else {
+        snprintf(dev, sizeof(dev), "%s", r->device);
+    }
+    struct storage_req q = *r;
+    q.source = dev;
+    return do_mount(&q, fstype, st, e);
+}
 
 static int mount_new(const struct storage_req *r, struct storage *st, struct err *e)
 {
@@ -232,6 +308,10 @@ static int mount_new(const struct storage_req *r, struct storage *st, struct err
     }
     if (strcmp(d, "ephemeral") == 0)
         return do_mount(r, fstype ? fstype : "tmpfs", st, e);
+    if (strcmp(d, "9p") == 0)
+        return do_9p(r, fstype ? fstype : "9p", st, e);
+    if (storage_driver_is_blk(d))
+        return do_blk(r, fstype, st, e);
     if (strcmp(d, "bind") == 0) {
         if (!r->source || r->source[0] != '/')
             return err_set(e, -EINVAL, "storage %s (bind): source \"%s\" is not absolute",

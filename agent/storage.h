@@ -7,8 +7,16 @@
  *   local       a directory with mode=/fsgid= options (disk emptyDir)
  *   bind        a bind of a guest path (fstype "bind" does the same for
  *               any driver, as the Kata agent's mount_storage does)
- *   9p, blk, virtio-blk, scsi, nvdimm, mmioblk, ccw, watchable-bind
- *               -ENOSYS (UNIMPLEMENTED) naming the driver, for now
+ *   9p          mount -t 9p <tag> with trans=virtio and version=9p2000.L
+ *               added when the options lack them (msize= etc. as given);
+ *               a guest kernel without 9p fails with a message saying so
+ *   blk, virtio-blk  the disk at the PCI path in source (agent/devices.h),
+ *               mounted with the given fstype and options. The caller
+ *               waits for the disk first (devices_wait_blk) and passes it in
+ *               `device`; without it the disk must be present already
+ *               (-ENODEV otherwise: nothing waits on the loop)
+ *   watchable-bind, scsi, nvdimm, mmioblk, ccw, ...
+ *               -ENOSYS (UNIMPLEMENTED) naming the driver
  * anything else is -EINVAL naming the driver.
  * Storages are reference-counted by mount point: each owner (the sandbox,
  * or a container id) holds at most one reference to each; the storage is
@@ -17,6 +25,7 @@
  * Blocking syscalls (mount): quick in the guest, done on the loop. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct agent;
@@ -28,7 +37,11 @@ struct storage_req {
     const char *driver, *source, *fstype, *mount_point;
     char *const *options;
     size_t n_options;
+    const char *device; /* blk/virtio-blk: the disk found for source ("/dev/vda"), or NULL */
 };
+
+/* True for the drivers whose source is a PCI path to wait for. */
+bool storage_driver_is_blk(const char *driver);
 
 /* Mounts (or takes a new reference to) each storage for owner. All or
  * nothing: on error the references taken by this call are dropped again. */

@@ -83,3 +83,7 @@ bool cfg_path_allowed(const char *path, char *const *patterns);
 /* cfg_validate() with the place of each key: lines[i] is the line of
  * cfg_schema[i] in file (0 when absent). */
 int cfg_validate_at(const struct cfg *c, const char *file, const int *lines, struct err *e);
+/* The same when keys come from several files (drop-ins): files[i] names the
+ * file of cfg_schema[i], NULL meaning file. */
+int cfg_validate_files(const struct cfg *c, const char *file, const char *const *files,
+                       const int *lines, struct err *e);

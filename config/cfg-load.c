@@ -1,19 +1,27 @@
 /* TOML tree -> struct cfg. The schema says what each key is; this file
  * walks the document, warns about what the schema does not know, and turns
- * type and value errors into "FILE:LINE: [section] key: message". */
+ * type and value errors into "FILE:LINE: [section] key: message". Drop-ins
+ * (cfg-dropin.h) are walked the same way over the cfg the base file built,
+ * so a key they set replaces the base's and a key they omit keeps it; the
+ * loader remembers which file set each key so that the checks run after the
+ * last file name the right one. */
 #include "config/cfg-internal.h"
 
 #include <string.h>
 
+#include "config/cfg-dropin.h"
+#include "config/guestcheck.h"
 #include "config/toml.h"
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 
 struct loader {
-    const char *file;
+    const char *file; /* the file being walked */
+    const char *base; /* the main configuration file */
     struct cfg *cfg;
-    int *lines; /* by schema index */
+    int *lines;          /* by schema index */
+    const char **files;  /* by schema index: where lines[] points */
     struct err *e;
 };
 
@@ -152,6 +160,7 @@ static int load_section(struct loader *l, const struct toml_value *table, enum c
         if (r < 0)
             return r;
         l->lines[cfg_schema_index(k)] = toml_line(v);
+        l->files[cfg_schema_index(k)] = l->file;
     }
     return 0;
 }
@@ -215,19 +224,10 @@ static int load_agent(struct loader *l, const struct toml_value *agent)
     return 0;
 }
 
-static int load_tree(struct loader *l, const struct toml_value *root)
+/* The sections other than [hypervisor.*], over l->cfg. */
+static int load_rest(struct loader *l, const struct toml_value *root)
 {
-    const struct toml_value *hv_table = NULL;
-    enum cfg_hv_kind kind = CFG_HV_QEMU;
-    int r = pick_hypervisor(l, root, &hv_table, &kind);
-    if (r < 0)
-        return r;
-    r = cfg_defaults(kind, &l->cfg);
-    if (r < 0)
-        return err_set(l->e, r, "%s: cannot build defaults", l->file);
-    free(l->cfg->file);
-    l->cfg->file = xstrdup(l->file);
-    r = load_section(l, hv_table, CFG_SEC_HYPERVISOR);
+    int r = 0;
     for (size_t i = 0; r >= 0 && i < toml_table_size(root); i++) {
         const char *name = key_at(root, i);
         const struct toml_value *v = toml_table_value_at(root, i);
@@ -242,9 +242,74 @@ static int load_tree(struct loader *l, const struct toml_value *root)
         else
             warn_unknown(l, v, "", name ? name : "(key with NUL)");
     }
-    if (r >= 0)
-        r = cfg_validate_at(l->cfg, l->file, l->lines, l->e);
     return r;
+}
+
+static int load_tree(struct loader *l, const struct toml_value *root)
+{
+    const struct toml_value *hv_table = NULL;
+    enum cfg_hv_kind kind = CFG_HV_QEMU;
+    int r = pick_hypervisor(l, root, &hv_table, &kind);
+    if (r < 0)
+        return r;
+    r = cfg_defaults(kind, &l->cfg);
+    if (r < 0)
+        return err_set(l->e, r, "%s: cannot build defaults", l->file);
+    free(l->cfg->file);
+    l->cfg->file = xstrdup(l->file);
+    r = load_section(l, hv_table, CFG_SEC_HYPERVISOR);
+    return r < 0 ? r : load_rest(l, root);
+}
+
+/* A drop-in's [hypervisor] may only refine the base file's hypervisor: the
+ * defaults were chosen for that one, and a pod cannot have two. */
+static int load_dropin_hypervisor(struct loader *l, const struct toml_value *hv)
+{
+    const char *own = cfg_enum_name(CFG_ENUM_HV_KIND, (int)l->cfg->hv.kind);
+    if (toml_type(hv) != TOML_TABLE) {
+        warn_unknown(l, hv, "", "hypervisor");
+        return 0;
+    }
+    for (size_t i = 0; i < toml_table_size(hv); i++) {
+        const char *name = key_at(hv, i);
+        const struct toml_value *v = toml_table_value_at(hv, i);
+        if (toml_type(v) != TOML_TABLE) {
+            warn_unknown(l, v, "hypervisor", name ? name : "(key with NUL)");
+            continue;
+        }
+        if (!name || strcmp(name, own) != 0)
+            return err_set(l->e, -EINVAL,
+                           "%s:%d: [hypervisor.%s]: %s uses [hypervisor.%s]; a drop-in can "
+                           "change its keys but not switch hypervisors",
+                           l->file, toml_line(v), name ? name : "?", l->base, own);
+        int r = load_section(l, v, CFG_SEC_HYPERVISOR);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int load_dropin(struct loader *l, const char *path)
+{
+    _cleanup_toml_free_ struct toml_value *root = NULL;
+    int r = toml_parse_file(path, &root, l->e);
+    if (r < 0)
+        return r;
+    l->file = path;
+    const struct toml_value *hv = toml_get(root, "hypervisor");
+    r = hv ? load_dropin_hypervisor(l, hv) : 0;
+    return r < 0 ? r : load_rest(l, root);
+}
+
+static int load_dropins(struct loader *l, char **paths)
+{
+    for (char **p = paths; *p; p++) {
+        log_debug("%s: merging drop-in %s", l->base, *p);
+        int r = load_dropin(l, *p);
+        if (r < 0)
+            return r;
+    }
+    return 0;
 }
 
 int cfg_load_string(const char *text, size_t len, const char *name, struct cfg **ret_cfg,
@@ -255,8 +320,12 @@ int cfg_load_string(const char *text, size_t len, const char *name, struct cfg *
     if (r < 0)
         return r;
     _cleanup_free_ int *lines = xnew(int, cfg_schema_size);
-    struct loader l = {.file = name ? name : "<input>", .lines = lines, .e = e};
+    _cleanup_free_ const char **files = xnew(const char *, cfg_schema_size);
+    struct loader l = {.file = name ? name : "<input>", .lines = lines, .files = files, .e = e};
+    l.base = l.file;
     r = load_tree(&l, root);
+    if (r >= 0)
+        r = cfg_validate_files(l.cfg, l.base, files, lines, e);
     if (r < 0) {
         cfg_free(l.cfg);
         return r;
@@ -272,12 +341,34 @@ int cfg_load(const char *path, struct cfg **ret_cfg, struct err *e)
     if (r < 0)
         return r;
     _cleanup_free_ int *lines = xnew(int, cfg_schema_size);
-    struct loader l = {.file = path, .lines = lines, .e = e};
+    _cleanup_free_ const char **files = xnew(const char *, cfg_schema_size);
+    struct loader l = {.file = path, .base = path, .lines = lines, .files = files, .e = e};
     r = load_tree(&l, root);
+    if (r >= 0) {
+        /* The list lives in the cfg, so files[] may point into it. */
+        char **dropins = NULL;
+        r = cfg_dropin_list(path, &dropins, e);
+        if (r >= 0) {
+            cfg_strv_free(l.cfg->dropins);
+            l.cfg->dropins = dropins;
+            r = load_dropins(&l, dropins);
+        }
+    }
+    if (r >= 0)
+        r = cfg_validate_files(l.cfg, path, files, lines, e);
     if (r < 0) {
         cfg_free(l.cfg);
         return r;
     }
+    /* A 9p share the guest kernel cannot mount only fails at CreateSandbox:
+     * say so now (a warning: the manifest may be stale or absent). */
+    char detail[GUESTCHECK_DETAIL];
+    if (l.cfg->hv.shared_fs == CFG_SHARED_FS_VIRTIO_9P &&
+        guestcheck_shared_fs(&l.cfg->hv, detail, sizeof(detail)) == GUESTCHECK_MISSING)
+        log_warn("%s: [hypervisor.%s] shared_fs = \"virtio-9p\": %s; pods will fail to "
+                 "start (use a guest built with the generic kernel flavour, make guest-generic, "
+                 "or shared_fs = \"virtio-fs\")",
+                 path, cfg_enum_name(CFG_ENUM_HV_KIND, (int)l.cfg->hv.kind), detail);
     *ret_cfg = l.cfg;
     return 0;
 }

@@ -75,6 +75,7 @@ int cfg_defaults(enum cfg_hv_kind kind, struct cfg **ret_cfg)
         return -EINVAL;
     struct cfg *c = xzalloc(sizeof(*c));
     c->file = xstrdup("");
+    c->dropins = strv_copy(NULL);
     c->hv.kind = kind;
     for (size_t i = 0; i < cfg_schema_size; i++)
         if (cfg_schema[i].offset != CFG_NO_FIELD)
@@ -103,6 +104,7 @@ struct cfg *cfg_free(struct cfg *c)
             cfg_strv_free(*(char ***)cfg_field(c, k));
     }
     free(c->file);
+    cfg_strv_free(c->dropins);
     free(c);
     return NULL;
 }
@@ -111,6 +113,7 @@ int cfg_dup(const struct cfg *c, struct cfg **ret_cfg)
 {
     struct cfg *d = xmemdup(c, sizeof(*c));
     d->file = xstrdup(c->file ? c->file : "");
+    d->dropins = strv_copy((const char *const *)c->dropins);
     for (size_t i = 0; i < cfg_schema_size; i++) {
         const struct cfg_key *k = &cfg_schema[i];
         if (k->offset == CFG_NO_FIELD)
@@ -261,6 +264,7 @@ int cfg_set_strv(struct cfg *c, const struct cfg_key *k, char **v, char *msg, si
  * from a file (defaults, annotations). */
 struct cfg_lines {
     const char *file;
+    const char *const *files; /* by schema index, NULL = file (drop-ins) */
     const int *line; /* by schema index, 0 = not in the file */
 };
 
@@ -290,8 +294,11 @@ static void place(const struct cfg *c, const struct cfg_lines *where, const stru
 {
     int line = where && where->line ? where->line[cfg_schema_index(k)] : 0;
     const char *sec = cfg_section_name(k->section, c->hv.kind);
+    const char *file = where && where->files && where->files[cfg_schema_index(k)]
+                           ? where->files[cfg_schema_index(k)]
+                           : where ? where->file : NULL;
     if (line > 0)
-        snprintf(buf, len, "%s:%d: [%s] %s", where->file, line, sec, k->name);
+        snprintf(buf, len, "%s:%d: [%s] %s", file, line, sec, k->name);
     else if (c->file && c->file[0])
         snprintf(buf, len, "%s: [%s] %s", c->file, sec, k->name);
     else
@@ -401,7 +408,13 @@ static int validate_others(const struct cfg *c, const struct cfg_lines *where, s
 
 int cfg_validate_at(const struct cfg *c, const char *file, const int *lines, struct err *e)
 {
-    struct cfg_lines at = {file, lines};
+    return cfg_validate_files(c, file, NULL, lines, e);
+}
+
+int cfg_validate_files(const struct cfg *c, const char *file, const char *const *files,
+                       const int *lines, struct err *e)
+{
+    struct cfg_lines at = {file, files, lines};
     const struct cfg_lines *where = file && lines ? &at : NULL;
     int r = validate_hypervisor(c, where, e);
     return r < 0 ? r : validate_others(c, where, e);

@@ -6,7 +6,9 @@
  * struct and never NULL ("" when unset); every list is a NULL-terminated
  * array, never NULL. No TOML type appears here. Loading is pure apart from
  * reading the file: no host probing, no existence checks on paths (that is
- * kata-runtime check's and the drivers' job). Unknown sections and keys
+ * kata-runtime check's and the drivers' job); the one exception is a
+ * warning when shared_fs = "virtio-9p" and the guest's file-system manifest
+ * (config/guestcheck.h) lacks 9p. Unknown sections and keys
  * are logged with log_warn() as FILE:LINE and ignored; wrong types and bad
  * values fail with -EINVAL and "FILE:LINE: [section] key: message" in
  * struct err. Functions are reentrant; there is no global state. */
@@ -66,6 +68,8 @@ struct cfg_hypervisor {
     enum cfg_machine machine_type;
     enum cfg_rootfs_type rootfs_type;
     enum cfg_accel accel;               /* ours: auto probes KVM, else TCG */
+    int tcg_tb_size;                    /* ours: TCG translation cache, MiB */
+    bool reclaim_guest_freed_memory;    /* virtio-balloon free page reporting */
     char *kernel_params;
     char *machine_accelerators;
     char *cpu_features;
@@ -153,6 +157,7 @@ struct cfg_factory {
 
 struct cfg {
     char *file;                         /* the file loaded, "" for built-in defaults */
+    char **dropins;                     /* drop-ins merged over file, in order (cfg_load) */
     struct cfg_hypervisor hv;
     struct cfg_agent agent;
     struct cfg_runtime runtime;
@@ -163,7 +168,8 @@ struct cfg {
  * mock's defaults are QEMU's with no path, no allow-list for it, no kernel,
  * initrd or shared filesystem. */
 int cfg_defaults(enum cfg_hv_kind kind, struct cfg **ret_cfg);
-/* Reads, parses and validates a configuration file. */
+/* Reads, parses and validates a configuration file, then merges the
+ * drop-ins of the config.d directory beside it (see config/cfg-dropin.h). */
 int cfg_load(const char *path, struct cfg **ret_cfg, struct err *e);
 /* The same from memory; name is used in messages. */
 int cfg_load_string(const char *text, size_t len, const char *name, struct cfg **ret_cfg,

@@ -48,3 +48,6 @@ CFLAGS_tests_unit_test_toml := -DTOML_CORPUS_DIR='"$(abspath tests/toml/corpus)"
 # needs this layer too.
 $(O)/tests/fuzz/replay_toml $(O)/tests/fuzz/libfuzzer_toml: $(LIBCONFIG)
 $(O)/tests/fuzz/replay_toml $(O)/tests/fuzz/libfuzzer_toml: LIBKATA_LINK := $(LIBCONFIG) $(LIBKATA_LINK)
+
+# tests/unit/test_cfg_dropin reads its fixtures from the source tree.
+CFLAGS_tests_unit_test_cfg_dropin := -DKATA_TEST_DATA='"$(abspath tests/data/config)"'

@@ -1,6 +1,7 @@
 /* Cloud Hypervisor REST client: request bodies and the transport (libcurl on
- * the API socket; a raw connection for vm.add-net, whose tap fds travel as
- * SCM_RIGHTS). What comes back is judged by clh_api_parse.c. See clh_api.h.
+ * the API socket, loaded on first use; a raw connection for vm.add-net,
+ * whose tap fds travel as SCM_RIGHTS). What comes back is judged by
+ * clh_api_parse.c. See clh_api.h.
  *
  * Body-less actions (vm.boot, vm.pause, ...) are refused by CLH with 400
  * when a body is sent, so they go out with Content-Length: 0 and no
@@ -9,6 +10,7 @@
 #include "hypervisor/clh_api.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <poll.h>
@@ -196,12 +198,62 @@ struct xfer {
     bool body_overflow;
 };
 
+/* libcurl is opened on the first Cloud Hypervisor VM, not linked: with
+ * its TLS, Kerberos and LDAP libraries it added ~5.5 MB of RSS to every
+ * process linking libhv, the shim of each QEMU pod included, which never
+ * uses it (docs/performance.md, "Shim"). Only these entry points are used. */
+static struct {
+    CURLcode (*global_init)(long flags);
+    const char *(*easy_strerror)(CURLcode code);
+    CURL *(*easy_init)(void);
+    void (*easy_cleanup)(CURL *curl);
+    CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
+    CURLcode (*easy_perform)(CURL *curl);
+    struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
+    void (*slist_free_all)(struct curl_slist *list);
+} cl;
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
+static char curl_load_error[256]; /* "" once libcurl is usable */
+
+static bool curl_sym(void *lib, const char *name, void *fnp, size_t size)
+{
+    void *sym = dlsym(lib, name);
+
+    if (!sym || size != sizeof(sym)) {
+        snprintf(curl_load_error, sizeof(curl_load_error), "libcurl.so.4 has no %s", name);
+        return false;
+    }
+    memcpy(fnp, &sym, sizeof(sym)); /* POSIX: data and function pointers convert */
+    return true;
+}
+
+#define CURL_SYM(lib, field, name) curl_sym(lib, name, &cl.field, sizeof(cl.field))
 
 static void curl_init_once(void)
 {
-    curl_init_result = curl_global_init(CURL_GLOBAL_NOTHING);
+    void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    CURLcode rc;
+
+    if (!lib) {
+        snprintf(curl_load_error, sizeof(curl_load_error),
+                 "Cloud Hypervisor needs libcurl (apt-get install libcurl4): %s", dlerror());
+        return;
+    }
+    /* Kept open for the life of the process, as a linked library would be. */
+    if (!CURL_SYM(lib, global_init, "curl_global_init") ||
+        !CURL_SYM(lib, easy_strerror, "curl_easy_strerror") ||
+        !CURL_SYM(lib, easy_init, "curl_easy_init") ||
+        !CURL_SYM(lib, easy_cleanup, "curl_easy_cleanup") ||
+        !CURL_SYM(lib, easy_setopt, "curl_easy_setopt") ||
+        !CURL_SYM(lib, easy_perform, "curl_easy_perform") ||
+        !CURL_SYM(lib, slist_append, "curl_slist_append") ||
+        !CURL_SYM(lib, slist_free_all, "curl_slist_free_all"))
+        return;
+    rc = cl.global_init(CURL_GLOBAL_NOTHING);
+    if (rc != CURLE_OK)
+        snprintf(curl_load_error, sizeof(curl_load_error), "curl_global_init: %s",
+                 cl.easy_strerror(rc));
 }
 
 int clh_api_new(const char *socket_path, struct clh_api **ret_api, struct err *e)
@@ -210,9 +262,9 @@ int clh_api_new(const char *socket_path, struct clh_api **ret_api, struct err *e
     if (strlen(socket_path) >= sizeof(sa.sun_path))
         return err_set(e, -ENAMETOOLONG, "API socket path \"%s\" is too long", socket_path);
     pthread_once(&curl_once, curl_init_once);
-    if (curl_init_result != CURLE_OK)
-        return err_set(e, -EIO, "curl_global_init: %s", curl_easy_strerror(curl_init_result));
-    CURL *curl = curl_easy_init();
+    if (curl_load_error[0])
+        return err_set(e, -ENOTSUP, "%s", curl_load_error);
+    CURL *curl = cl.easy_init();
     if (!curl)
         return err_set(e, -ENOMEM, "curl_easy_init failed");
     struct clh_api *api = xnew(struct clh_api, 1);
@@ -227,7 +279,7 @@ struct clh_api *clh_api_free(struct clh_api *api)
 {
     if (!api)
         return NULL;
-    curl_easy_cleanup(api->curl);
+    cl.easy_cleanup(api->curl);
     free(api->socket_path);
     free(api);
     return NULL;
@@ -301,37 +353,37 @@ static int perform(struct clh_api *api, enum clh_endpoint ep, const char *json, 
     bool get = strcmp(clh_endpoint_method(ep), "GET") == 0;
 
     struct curl_slist *hdrs = NULL;
-    hdrs = curl_slist_append(hdrs, "Accept: application/json");
-    hdrs = curl_slist_append(hdrs, "Expect:");
-    hdrs = curl_slist_append(hdrs, json ? "Content-Type: application/json" : "Content-Type:");
+    hdrs = cl.slist_append(hdrs, "Accept: application/json");
+    hdrs = cl.slist_append(hdrs, "Expect:");
+    hdrs = cl.slist_append(hdrs, json ? "Content-Type: application/json" : "Content-Type:");
     if (!hdrs)
         return err_set(e, -ENOMEM, "curl_slist_append");
 
     CURL *c = api->curl;
     api->curl_err[0] = '\0';
-    curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, api->socket_path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* we run on worker threads */
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)api->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)api->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, api->curl_err);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+    cl.easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, api->socket_path);
+    cl.easy_setopt(c, CURLOPT_URL, url);
+    cl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+    cl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* we run on worker threads */
+    cl.easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)api->timeout_ms);
+    cl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)api->timeout_ms);
+    cl.easy_setopt(c, CURLOPT_ERRORBUFFER, api->curl_err);
+    cl.easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    cl.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    cl.easy_setopt(c, CURLOPT_HEADERDATA, x);
+    cl.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    cl.easy_setopt(c, CURLOPT_WRITEDATA, x);
     if (get) {
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
-        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+        cl.easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+        cl.easy_setopt(c, CURLOPT_HTTPGET, 1L);
     } else {
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, json ? json : "");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(json ? strlen(json) : 0));
+        cl.easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+        cl.easy_setopt(c, CURLOPT_POSTFIELDS, json ? json : "");
+        cl.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(json ? strlen(json) : 0));
     }
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(hdrs);
+    CURLcode rc = cl.easy_perform(c);
+    cl.easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    cl.slist_free_all(hdrs);
 
     const char *what = path + 1;
     if (x->head_overflow)
@@ -340,7 +392,7 @@ static int perform(struct clh_api *api, enum clh_endpoint ep, const char *json, 
         return err_set(e, -EMSGSIZE, "%s: response body over %u bytes", what, CLH_HTTP_BODY_MAX);
     if (rc != CURLE_OK)
         return err_set(e, curl_errno(rc), "%s: %s", what,
-                       api->curl_err[0] ? api->curl_err : curl_easy_strerror(rc));
+                       api->curl_err[0] ? api->curl_err : cl.easy_strerror(rc));
     int ret = clh_http_parse_head(x->head, x->head_len, x->body, x->body_len, r, e);
     if (ret < 0)
         return (err_prefix(e, "%s", what), ret);

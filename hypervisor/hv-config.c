@@ -108,6 +108,8 @@ int hv_config_from_cfg(const struct cfg *c, const char *shared_dir, struct hv_co
     hc.virtiofsd_extra_args =
         h->virtio_fs_extra_args[0] ? (const char *const *)h->virtio_fs_extra_args : NULL;
     hc.msize_9p = h->msize_9p > 0 ? (unsigned)h->msize_9p : 0;
+    hc.tcg_tb_size_mib = h->tcg_tb_size > 0 ? (unsigned)h->tcg_tb_size : 0;
+    hc.free_page_reporting = h->reclaim_guest_freed_memory;
     hc.debug = h->enable_debug || c->agent.enable_debug;
     *ret = hc;
     return 0;

@@ -35,7 +35,7 @@ int hv_host_choose_accel(const struct hv_config *cfg, enum hv_accel *ret_accel, 
                                                        : CFG_ACCEL_AUTO;
     struct hostcheck_kvm kvm = {.state = HOSTCHECK_KVM_FAILED};
     if (want != CFG_ACCEL_TCG && cfg->kind != HV_KIND_MOCK)
-        hostcheck_kvm(&kvm);
+        hv_host_kvm(HV_KVM_CACHE_PATH, &kvm);
     enum cfg_accel got = CFG_ACCEL_TCG;
     char why[HOSTCHECK_DETAIL];
     int r = hostcheck_choose_accel(cfg_kind(cfg->kind), want, &kvm, &got, why, sizeof(why));

@@ -92,6 +92,13 @@ int hv_remove_dir(const char *dir);
  * do. Blocking: an "auto" or "kvm" accel runs the KVM probe (up to
  * HOSTCHECK_KVM_TIMEOUT_MS). -ENODEV with the reason when the
  * configuration forces what the host lacks. */
+/* The KVM probe (config/hostcheck.h) with its verdict remembered in
+ * cache_path for this host boot (a bad verdict for ten minutes only), so
+ * VM starts after the first skip the probe's test guest. NULL: no cache. */
+#define HV_KVM_CACHE_PATH "/run/kata-containers/kvm-probe"
+struct hostcheck_kvm;
+void hv_host_kvm(const char *cache_path, struct hostcheck_kvm *ret);
+
 int hv_host_choose_accel(const struct hv_config *cfg, enum hv_accel *ret_accel, struct err *e);
 int hv_host_choose_transport(const struct hv_config *cfg, enum hv_transport *ret_transport,
                              struct err *e);

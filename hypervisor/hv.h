@@ -54,6 +54,8 @@ struct hv_config {
     const char *virtiofsd_cache;              /* "auto", "always", "never" */
     const char *const *virtiofsd_extra_args;  /* NULL-terminated, may be NULL */
     unsigned msize_9p;
+    unsigned tcg_tb_size_mib;  /* TCG translation cache; 0: the driver's default */
+    bool free_page_reporting;  /* virtio-balloon returning freed guest pages */
     bool debug;                /* console log at debug, agent.log=debug */
 };
 

@@ -9,7 +9,7 @@ PROJECT_LIBS := $(LIBHV) $(PROJECT_LIBS)
 endif
 
 SYSTEM_LIBS += $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null || echo -ljson-c)
-SYSTEM_LIBS += $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
+# libcurl: opened at run time by clh_api.c (dlopen), only for Cloud Hypervisor.
 HV_JSON_CFLAGS := $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 
 # The QMP client parses bytes from the VMM, which we trust less than ourselves.

@@ -285,6 +285,14 @@ static int report_early_exit(struct hv_vm *vm, struct err *e)
     int status = 0;
     spawn_wait(vm->pidfd, 1000, &status);
     hv_vm_clear_running(vm);
+    /* A virtiofsd that failed at once (bad option) is the cause, QEMU's
+     * vhost-user error only its echo. One that exited cleanly merely saw
+     * QEMU go. */
+    struct err ve = ERR_INIT;
+    int vstatus = 0;
+    if (q->vfsd && virtiofsd_check(q->vfsd, 200, &vstatus, &ve) < 0 && vstatus != 0)
+        return err_set(e, -ECHILD, "QEMU exited during start (status 0x%x): virtio-fs daemon %s",
+                       status, ve.msg);
     char last[300];
     last_log_line(q->log_path, last, sizeof(last));
     return err_set(e, -ECHILD, "QEMU exited during start (status 0x%x): %s", status,

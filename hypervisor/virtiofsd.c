@@ -26,6 +26,7 @@ struct virtiofsd {
     pid_t pid;
     char *socket_path;
     char *pidfile_dir;
+    char *path, *log_path; /* for virtiofsd_check()'s message */
 };
 
 /* QEMU's C daemon lives in .../qemu/virtiofsd; the Rust one elsewhere. */
@@ -118,17 +119,29 @@ int virtiofsd_start(const struct virtiofsd_config *cfg, struct virtiofsd **ret, 
         v->pidfile_dir = xstrdup(cfg->pidfile_dir);
         hv_pidfile_write(cfg->pidfile_dir, VIRTIOFSD_PIDFILE, pid);
     }
-    /* An early failure (bad option, missing folder) ends it within moments;
-     * catch it here rather than as an obscure QEMU chardev error. */
-    int status;
-    if (spawn_wait(pidfd, 100, &status) == 0) {
-        v->pidfd = fd_close(v->pidfd);
-        virtiofsd_stop(v, 0);
-        return err_set(e, -ECHILD, "%s exited at once (status 0x%x)%s%s", path, status,
-                       cfg->log_path ? "; see " : "", cfg->log_path ? cfg->log_path : "");
-    }
+    /* No wait here for an early failure (bad option, missing folder): the
+     * socket is listening already, so the VMM starts at once, and a daemon
+     * that quits makes the VMM fail; the driver then asks virtiofsd_check()
+     * and reports this daemon, not an obscure chardev error. (Waiting 100 ms
+     * here cost every VM start that much.) */
+    v->path = xstrdup(path);
+    v->log_path = cfg->log_path ? xstrdup(cfg->log_path) : NULL;
     *ret = v;
     return 0;
+}
+
+int virtiofsd_check(struct virtiofsd *v, int wait_ms, int *ret_status, struct err *e)
+{
+    if (!v || v->pidfd < 0)
+        return 0;
+    int status = 0;
+    if (spawn_wait(v->pidfd, wait_ms, &status) < 0)
+        return 0; /* still running (or not ours to reap) */
+    v->pidfd = fd_close(v->pidfd);
+    if (ret_status)
+        *ret_status = status;
+    return err_set(e, -ECHILD, "%s exited (status 0x%x)%s%s", v->path, status,
+                   v->log_path ? "; see " : "", v->log_path ? v->log_path : "");
 }
 
 struct virtiofsd *virtiofsd_stop(struct virtiofsd *v, uint64_t timeout_ns)
@@ -147,6 +160,8 @@ struct virtiofsd *virtiofsd_stop(struct virtiofsd *v, uint64_t timeout_ns)
     }
     free(v->socket_path);
     free(v->pidfile_dir);
+    free(v->path);
+    free(v->log_path);
     free(v);
     return NULL;
 }

@@ -34,5 +34,12 @@ int virtiofsd_start(const struct virtiofsd_config *cfg, struct virtiofsd **ret, 
 /* Terminates (SIGTERM, then SIGKILL after timeout_ns), reaps, removes the
  * socket. NULL-safe; returns NULL. */
 struct virtiofsd *virtiofsd_stop(struct virtiofsd *v, uint64_t timeout_ns);
+/* 0 while the daemon runs; once it has exited (waiting up to wait_ms for
+ * that), reaps it, stores its wait status in *ret_status (may be NULL) and
+ * returns -ECHILD naming it, its status and its log. Start does not wait
+ * for early failures: call this when the VMM fails. The daemon also exits,
+ * with status 0, when the VMM hangs up, so only a failure status means it
+ * was the cause. */
+int virtiofsd_check(struct virtiofsd *v, int wait_ms, int *ret_status, struct err *e);
 int virtiofsd_pidfd(const struct virtiofsd *v);
 pid_t virtiofsd_pid(const struct virtiofsd *v);

@@ -35,8 +35,14 @@ struct nl_msg *nl_msg_new(uint16_t type, uint16_t flags);
 void nl_msg_free(struct nl_msg *m);
 
 /* Appends the zeroed family header (struct ifinfomsg, rtmsg, tcmsg ...) and
- * returns it for the caller to fill. Call once, before any attribute. */
+ * returns it for the caller to fill. Call once, before any attribute. The
+ * pointer is valid until the next append (the buffer may move): fill it
+ * first. */
 void *nl_msg_put_header(struct nl_msg *m, size_t len);
+/* Appends len zeroed bytes, padded to NLMSG_ALIGNTO, where an attribute
+ * payload holds a struct (VETH_INFO_PEER carries an ifinfomsg, for one).
+ * Same pointer lifetime as nl_msg_put_header. */
+void *nl_msg_put_raw(struct nl_msg *m, size_t len);
 
 void nl_msg_put_attr(struct nl_msg *m, uint16_t type, const void *data, size_t len);
 void nl_msg_put_u8(struct nl_msg *m, uint16_t type, uint8_t v);
@@ -61,7 +67,14 @@ int nl_request(struct nl_sock *s, struct nl_msg *m, struct err *e);
  * dump (the rest is drained) and is returned by nl_dump. */
 typedef int (*nl_dump_fn)(const struct nlmsghdr *h, void *userdata);
 
-/* Sends m with NLM_F_DUMP and calls fn for every reply until NLMSG_DONE. */
+/* nl_request for a GET of one object (RTM_GETLINK by name or index, say):
+ * fn sees every reply message that precedes the ack. */
+int nl_request_reply(struct nl_sock *s, struct nl_msg *m, nl_dump_fn fn, void *userdata,
+                     struct err *e);
+
+/* Sends m with NLM_F_DUMP and calls fn for every reply until NLMSG_DONE.
+ * A dump the kernel flags as interrupted by a concurrent change
+ * (NLM_F_DUMP_INTR) still runs to its end, then returns -EAGAIN. */
 int nl_dump(struct nl_sock *s, struct nl_msg *m, nl_dump_fn fn, void *userdata,
             struct err *e);
 
@@ -69,7 +82,9 @@ int nl_dump(struct nl_sock *s, struct nl_msg *m, nl_dump_fn fn, void *userdata,
 
 /* Indexes the attributes that follow a family header of hdrlen bytes in h:
  * tb[type] points at the last attribute of that type (type <= max), others
- * are NULL. Returns -EBADMSG when an attribute overruns the message. */
+ * are NULL; tb has max + 1 entries. h->nlmsg_len must not exceed the bytes
+ * behind h (nl_dump's callbacks get checked messages). Returns -EBADMSG
+ * when the header or an attribute overruns the message. */
 int nl_parse_attrs(const struct nlmsghdr *h, size_t hdrlen, const struct nlattr **tb,
                    unsigned max);
 /* The same inside a nested attribute. */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lib/err.h"
+#include "lib/hex.h"
 #include "lib/xalloc.h"
 
 /* ---- numbers, booleans, enums ---- */
@@ -131,17 +132,6 @@ static const char *float_from_text(const ProtobufCFieldDescriptor *f, const char
     return NULL;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static const char *bytes_from_text(const char *text, ProtobufCBinaryData *out)
 {
     size_t len = strlen(text);
@@ -154,7 +144,7 @@ static const char *bytes_from_text(const char *text, ProtobufCBinaryData *out)
             return "odd number of hex digits";
         uint8_t *data = len ? xmalloc(len / 2) : NULL;
         for (size_t i = 0; i < len / 2; i++) {
-            int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
+            int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
             if (hi < 0 || lo < 0) {
                 free(data);
                 return "invalid hex digit";

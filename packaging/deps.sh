@@ -8,7 +8,8 @@ build_pkgs="make gcc clang pkg-config protobuf-c-compiler libprotobuf-c-dev libp
     libjson-c-dev libcurl4-openssl-dev libseccomp-dev libcap-ng-dev nettle-dev
     cpio kmod lz4 zstd xz-utils binutils"
 test_pkgs="libclang-rt-14-dev libfuzzer-14-dev golang-go golang-github-containerd-ttrpc-dev
-    containerd runc python3 busybox-static qemu-system-x86"
+    containerd runc python3 busybox-static qemu-system-x86
+    containernetworking-plugins iproute2 iperf3 nodejs npm"
 
 case "${1:-all}" in
 build) want="$build_pkgs" ;;
@@ -21,6 +22,12 @@ esac
 
 missing=""
 for p in $want; do
+    # The CRI test's client needs node and npm, not these exact packages
+    # (NodeSource's nodejs bundles npm and conflicts with Debian's npm).
+    case $p in
+    nodejs) command -v node >/dev/null 2>&1 && continue ;;
+    npm) command -v npm >/dev/null 2>&1 && continue ;;
+    esac
     if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
         missing="$missing $p"
     fi

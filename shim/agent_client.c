@@ -452,22 +452,49 @@ void agent_watch_oom(struct agent_client *ac, agent_oom_fn fn, void *ud)
 
 /* ---- typed wrappers ---- */
 
+int agent_call_unused_reply(struct agent_client *ac, const char *method,
+                            const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_type,
+                            agent_reply_fn fn, void *ud, struct agent_op **ret_op)
+{
+    return call(ac, AGENT_SERVICE, method, req, resp_type, CALL_TIMEOUT_NS, OP_EMPTY, 0, fn, ud,
+                ret_op);
+}
+
 int agent_create_sandbox(struct agent_client *ac, const char *sandbox_id, const char *hostname,
-                         bool shared_fs_storage, agent_reply_fn fn, void *ud,
+                         enum agent_share share, unsigned msize_9p, agent_reply_fn fn, void *ud,
                          struct agent_op **ret_op)
 {
     Grpc__CreateSandboxRequest req = GRPC__CREATE_SANDBOX_REQUEST__INIT;
     Grpc__Storage st = GRPC__STORAGE__INIT;
     Grpc__Storage *sts[] = {&st};
+    char msize[32];
+    /* Kata's Go runtime sends exactly these three: cache=mmap because
+     * shared writable mappings need the guest's page cache, nodev so the
+     * host's device nodes stay inert in the guest. */
+    char *opts_9p[] = {(char *)"trans=virtio,version=9p2000.L,cache=mmap", (char *)"nodev",
+                       msize};
 
     req.sandbox_id = (char *)sandbox_id;
     req.hostname = (char *)hostname;
-    if (shared_fs_storage) {
-        /* The virtio-fs share at the guest's container folder (kata.md §3). */
+    /* The share's tag and guest folder are Kata's (kata.md §3). */
+    st.source = (char *)"kataShared";
+    st.mount_point = (char *)"/run/kata-containers/shared/containers";
+    switch (share) {
+    case AGENT_SHARE_VIRTIO_FS:
         st.driver = (char *)"virtio-fs";
-        st.source = (char *)"kataShared";
         st.fstype = (char *)"virtiofs";
-        st.mount_point = (char *)"/run/kata-containers/shared/containers";
+        break;
+    case AGENT_SHARE_9P:
+        snprintf(msize, sizeof(msize), "msize=%u", msize_9p ? msize_9p : AGENT_MSIZE_9P_DEFAULT);
+        st.driver = (char *)"9p";
+        st.fstype = (char *)"9p";
+        st.options = opts_9p;
+        st.n_options = ELEMENTSOF(opts_9p);
+        break;
+    case AGENT_SHARE_NONE:
+        break;
+    }
+    if (share != AGENT_SHARE_NONE) {
         req.storages = sts;
         req.n_storages = 1;
     }

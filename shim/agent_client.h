@@ -60,9 +60,25 @@ bool agent_client_connected(const struct agent_client *ac);
 /* The callback of this operation will not run. */
 void agent_op_cancel(struct agent_op *op);
 
-/* Sandbox. */
+/* For glue modules of other RPCs (shim/network_agent.c): sends req, a
+ * protobuf-c message, to grpc.AgentService/method. The reply, of type
+ * resp_type, is decoded but its content is not used: fn sees only the code
+ * and message. */
+struct ProtobufCMessage;
+struct ProtobufCMessageDescriptor;
+int agent_call_unused_reply(struct agent_client *ac, const char *method,
+                            const struct ProtobufCMessage *req,
+                            const struct ProtobufCMessageDescriptor *resp_type,
+                            agent_reply_fn fn, void *ud, struct agent_op **ret_op);
+
+/* Sandbox. share: the Storage CreateSandbox asks the agent to mount for
+ * the shared folder (tag kataShared) at the guest's container folder;
+ * msize_9p: the 9p message size ([hypervisor.qemu] msize_9p), 0 for Kata's
+ * default. */
+enum agent_share { AGENT_SHARE_NONE, AGENT_SHARE_VIRTIO_FS, AGENT_SHARE_9P };
+#define AGENT_MSIZE_9P_DEFAULT 8192
 int agent_create_sandbox(struct agent_client *ac, const char *sandbox_id, const char *hostname,
-                         bool shared_fs_storage, agent_reply_fn fn, void *ud,
+                         enum agent_share share, unsigned msize_9p, agent_reply_fn fn, void *ud,
                          struct agent_op **ret_op);
 int agent_destroy_sandbox(struct agent_client *ac, agent_reply_fn fn, void *ud,
                           struct agent_op **ret_op);

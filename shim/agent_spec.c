@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,23 +39,29 @@ static bool ns_removed(const char *type)
 
 /* Namespaces: the guest has its own network, cgroup and time namespaces;
  * host paths mean nothing there; a PID namespace path means "share the
- * sandbox's" (sandbox_pidns). */
+ * sandbox's" (sandbox_pidns). A UTS namespace path (CRI's: the pod's) means
+ * the pod's hostname, which is the guest's: CreateSandbox sets it, and a
+ * container without a UTS namespace of its own shares the guest's, so that
+ * a hostname change is seen by the whole pod, as in Kata. */
 static void constrain_namespaces(Grpc__Linux *l, bool *sandbox_pidns)
 {
     size_t k = 0;
 
     for (size_t i = 0; i < l->n_namespaces; i++) {
         Grpc__LinuxNamespace *ns = l->namespaces[i];
+        bool joins = ns->path && *ns->path;
         bool drop = ns_removed(ns->type);
-        if (strcmp(ns->type, "pid") == 0 && ns->path && *ns->path) {
+        if (strcmp(ns->type, "pid") == 0 && joins) {
             *sandbox_pidns = true;
             drop = true;
         }
+        if (strcmp(ns->type, "uts") == 0 && joins)
+            drop = true;
         if (drop) {
             protobuf_c_message_free_unpacked(&ns->base, NULL);
             continue;
         }
-        if (ns->path && *ns->path)
+        if (joins)
             set_string(&ns->path, "");
         l->namespaces[k++] = ns;
     }
@@ -191,6 +198,16 @@ int agent_spec_share_binds(struct agent_spec *s, agent_spec_bind_fn fn, void *ud
     }
     spec->n_mounts = k;
     return n;
+}
+
+int agent_spec_hostname(const struct agent_spec *s, char *buf, size_t size, struct err *e)
+{
+    const char *h = s->spec->hostname ? s->spec->hostname : "";
+
+    if (strlen(h) > 64 || strlen(h) >= size)
+        return err_set(e, -EINVAL, "hostname: longer than 64 characters");
+    snprintf(buf, size, "%s", h);
+    return 0;
 }
 
 struct agent_spec *agent_spec_free(struct agent_spec *s)

@@ -4,7 +4,8 @@
  * and seccomp dropped (hooks run on the host), device/pids/blkio/network
  * resources and cpuset cleared, network/cgroup/time namespaces removed,
  * other namespace paths emptied (a PID namespace path becomes
- * sandbox_pidns), root.path set to the guest path of the shared rootfs,
+ * sandbox_pidns; a UTS namespace path, the pod's, drops the UTS namespace
+ * so that the container shares the guest's, named by CreateSandbox), root.path set to the guest path of the shared rootfs,
  * cgroupsPath kept unless it is systemd-style. Handles are opaque to the
  * domain; agent_client.c consumes them. Pure functions: any thread. */
 #pragma once
@@ -23,6 +24,11 @@ int agent_spec_parse(const char *json, size_t len, const char *cid, const char *
                      struct agent_spec **ret_spec, struct err *e);
 /* NULL-safe, returns NULL. */
 struct agent_spec *agent_spec_free(struct agent_spec *s);
+
+/* The spec's hostname (the pod's, in a CRI sandbox container's spec) into
+ * buf; "" when it has none. A hostname longer than 64 characters is an
+ * error naming the field. */
+int agent_spec_hostname(const struct agent_spec *s, char *buf, size_t size, struct err *e);
 
 /* Host bind mounts of the spec (type "bind" or a bind/rbind option) whose
  * source is not under /proc, /sys or /dev (those stay as they are, as in

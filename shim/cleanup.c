@@ -17,6 +17,7 @@
 #include "shim/address.h"
 #include "shim/args.h"
 #include "shim/bundle.h"
+#include "shim/sandbox_net.h"
 #include "shim/share.h"
 #include "shim/shim.h"
 #include "shim/task_service.h"
@@ -48,6 +49,8 @@ static void cleanup_sandbox(const char *sid, const char *uri)
                     err_msg(&e));
         err_clear(&e);
     }
+    /* After the VMM is gone: its taps went with it; the tc rules did not. */
+    sandbox_net_cleanup(sid);
     if (share_teardown(sid, &e) < 0)
         fprintf(stderr, "sandbox %s: %s\n", sid, err_msg(&e));
     if (address_socket_path(uri))

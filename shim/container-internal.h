@@ -21,6 +21,8 @@ struct agent_op;
 struct agent_json;
 struct io;
 struct loop_source;
+struct network;
+struct network_agent;
 
 enum sandbox_state { SANDBOX_STARTING, SANDBOX_READY, SANDBOX_FAILED, SANDBOX_STOPPING };
 
@@ -42,6 +44,9 @@ struct sandbox {
     struct container *containers;
     struct loop_source *lost_defer;     /* VM death handling, off any callback */
     struct loop_source *teardown_defer;
+    struct network *net;                /* the pod's interfaces (shim/network.h) */
+    struct network_agent *net_op;       /* sending them to the agent */
+    char hostname[65];                  /* the first container's spec hostname: CreateSandbox */
 };
 
 enum process_state { PROC_CREATED, PROC_STARTING, PROC_RUNNING, PROC_STOPPED };
@@ -55,7 +60,12 @@ struct waiter {
 struct process {
     struct container *c;
     struct process *next;        /* the container's exec list */
-    char exec_id[256];           /* "" for the init process */
+    char exec_id[256];           /* containerd's; "" for the init process */
+    /* The exec's name in the agent: a random UUID (as Kata's runtime picks),
+     * never containerd's id, which could equal the container id (the
+     * agent's name for the init process) or another exec's old name; ""
+     * for the init process. */
+    char agent_exec_id[40];
     char stdin_path[PATH_MAX], stdout_path[PATH_MAX], stderr_path[PATH_MAX];
     bool terminal;
     enum process_state state;
@@ -89,6 +99,7 @@ struct container {
     container_created_fn created_fn;
     void *created_ud;
     struct runtime_config *pending_cfg; /* until the sandbox exists */
+    struct hooks *hooks;                /* host OCI hooks (shim/hooks.h), or NULL */
 };
 
 struct events_task;

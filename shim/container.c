@@ -3,9 +3,14 @@
  * rewritten for the guest, CreateContainer), Delete, Exec, Pause/Resume,
  * Update and Stats. See container.h. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include "lib/compiler.h"
 #include "lib/err.h"
@@ -17,6 +22,7 @@
 #include "shim/bundle.h"
 #include "shim/container-internal.h"
 #include "shim/events.h"
+#include "shim/hooks.h"
 #include "shim/sandbox.h"
 #include "shim/shim.h"
 
@@ -30,6 +36,51 @@ static bool valid_id(const char *id)
 {
     size_t n = strlen(id);
     return n > 0 && n < 256 && !strchr(id, '/') && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
+}
+
+/* containerd's identifier rule (its tasks service applies it to exec ids
+ * too): runs of letters and digits joined by single '.', '_' or '-', at
+ * most 76 bytes. Exec ids reach log lines and events, so the shim checks
+ * again rather than trusting every client of its socket. */
+#define EXEC_ID_MAX 76
+
+static const char *exec_id_problem(const char *id)
+{
+    size_t n = strlen(id);
+    bool sep_ok = false;
+
+    if (n == 0)
+        return "empty";
+    if (n > EXEC_ID_MAX)
+        return "longer than 76 bytes";
+    for (const char *q = id; *q; q++) {
+        bool alnum = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+                     (*q >= '0' && *q <= '9');
+        if (alnum) {
+            sep_ok = true;
+        } else if ((*q == '.' || *q == '_' || *q == '-') && sep_ok && q[1]) {
+            sep_ok = false;
+        } else {
+            return "only letters and digits, joined by single '.', '_' or '-', are allowed";
+        }
+    }
+    return NULL;
+}
+
+/* A version 4 UUID, the form Kata's runtime gives the agent. */
+static int random_uuid(char buf[37])
+{
+    uint8_t b[16];
+
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+        return -EIO;
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    snprintf(buf, 37,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
+    return 0;
 }
 
 static void list_remove(struct container **head, struct container *c)
@@ -61,6 +112,7 @@ static void container_free(struct container *c)
     }
     free(c->rootfs);
     free(c->pending_cfg);
+    hooks_unref(c->hooks);
     free(c);
 }
 
@@ -113,6 +165,7 @@ struct cjob {
     bool guest_sees_host;
     bool mounted;
     struct agent_spec *spec;
+    struct hooks *hooks;
     struct err e;
     int r;
 };
@@ -120,6 +173,7 @@ struct cjob {
 static void cjob_free(struct cjob *j)
 {
     free(j->cfg);
+    hooks_unref(j->hooks);
     agent_spec_free(j->spec);
     free(j);
 }
@@ -287,6 +341,11 @@ static void prep_work(void *ud)
         return;
     j->cfg = xnew(struct runtime_config, 1);
     j->r = runtime_config_load(j->config_path, c->config_json, j->cfg, &j->e);
+    /* Host hooks run before the guest sees the container, as in Kata. */
+    if (j->r >= 0)
+        j->r = hooks_load(c->config_json, c->id, c->bundle, &j->hooks, &j->e);
+    if (j->r >= 0)
+        j->r = hooks_run_create(j->hooks, &j->e);
 }
 
 static void prep_done(void *ud)
@@ -302,6 +361,7 @@ static void prep_done(void *ud)
         cjob_free(j);
         return;
     }
+    c->hooks = TAKE_PTR(j->hooks);
     r = sandbox_attach(j->shim, c, j->info.sandbox_id, TAKE_PTR(j->cfg), msg, sizeof(msg));
     cjob_free(j);
     if (r < 0)
@@ -384,6 +444,23 @@ static void delete_umount_work(void *ud)
     if (j->c->rootfs_mounted &&
         share_umount_rootfs(j->sandbox_id, j->c->id, j->c->bundle, &j->e) < 0)
         log_warn("delete %s: %s", j->c->id, err_msg(&j->e));
+    struct err he = ERR_INIT;
+    if (hooks_run(j->c->hooks, HOOKS_POSTSTOP, &he) < 0)
+        log_warn("delete %s: %s (ignored)", j->c->id, err_msg(&he));
+}
+
+/* The pod's sandbox container was deleted while other containers remain
+ * (CRI deletes it last; another client may not): the pod is over, and the
+ * VM stops now, as Kata stops it with the sandbox container. Killing the
+ * VMM and dropping the agent connection runs the sandbox's VM-death path:
+ * every remaining process ends with 255 and a TaskExit; their Deletes then
+ * only clean the host, and the last one removes the VM's state. */
+static void stop_pod_vm(struct sandbox *sb)
+{
+    log_info("sandbox %s: its sandbox container is deleted: stopping the VM", sb->id);
+    if (sb->vmm_pidfd >= 0 && syscall(SYS_pidfd_send_signal, sb->vmm_pidfd, SIGKILL, NULL, 0) < 0)
+        log_warn("sandbox %s: kill the VMM: %s", sb->id, strerror(errno));
+    agent_client_disconnect(sb->ac);
 }
 
 static void delete_finish(void *ud)
@@ -393,6 +470,7 @@ static void delete_finish(void *ud)
     struct process_info info;
     struct events_task ev = {0};
     struct sandbox *sb = c->sb;
+    bool pod_over = strcmp(c->id, sb->id) == 0 && (sb->containers != c || c->next);
 
     process_info(c->init, &info);
     if (info.exited_at.tv_sec == 0) {
@@ -410,6 +488,8 @@ static void delete_finish(void *ud)
     sandbox_detach(sb, c);
     container_free(c);
     free(j);
+    if (pod_over)
+        stop_pod_vm(sb);
 }
 
 static void remove_done(const struct agent_reply *r, void *ud)
@@ -460,10 +540,13 @@ int container_exec(struct container *c, const char *exec_id, bool terminal,
 {
     struct process *p;
     struct events_task ev = {0};
+    const char *bad = exec_id ? exec_id_problem(exec_id) : "missing";
+    char agent_id[37];
 
-    if (!exec_id || !valid_id(exec_id)) {
+    if (bad) {
         agent_json_free(spec);
-        return err_set(e, -EINVAL, "exec: invalid exec id");
+        /* Not echoed: it may hold anything, newlines included. */
+        return err_set(e, -EINVAL, "exec in %s: exec_id: %s", c->id, bad);
     }
     if (c->state != CTR_READY || c->init->state != PROC_RUNNING) {
         agent_json_free(spec);
@@ -473,7 +556,14 @@ int container_exec(struct container *c, const char *exec_id, bool terminal,
         agent_json_free(spec);
         return err_set(e, -EEXIST, "exec %s already exists in %s", exec_id, c->id);
     }
+    if (random_uuid(agent_id) < 0) {
+        agent_json_free(spec);
+        return err_set(e, -EIO, "exec %s in %s: no random bytes for its agent id", exec_id,
+                       c->id);
+    }
     p = process_new(c, exec_id, stdin_path, stdout_path, stderr_path, terminal);
+    snprintf(p->agent_exec_id, sizeof(p->agent_exec_id), "%s", agent_id);
+    log_debug("container %s: exec %s is %s in the agent", c->id, exec_id, agent_id);
     p->exec_spec = spec;
     p->next = c->execs;
     c->execs = p;

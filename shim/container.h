@@ -75,7 +75,9 @@ int container_delete_exec(struct container *c, const char *exec_id, struct proce
 
 typedef void (*container_deleted_fn)(void *ud, int code, const char *msg,
                                      const struct process_info *info);
-/* Deletes the container once its init process is stopped (or never ran). */
+/* Deletes the container once its init process is stopped (or never ran).
+ * Deleting a pod's sandbox container while others remain stops the VM:
+ * their processes end with 255, and their own Deletes clean the host. */
 int container_delete(struct container *c, container_deleted_fn fn, void *ud, struct err *e);
 int container_pause(struct container *c, bool pause, container_done_fn fn, void *ud,
                     struct err *e);

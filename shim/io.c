@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/compiler.h"
@@ -15,6 +17,7 @@
 #include "lib/loop.h"
 #include "lib/xalloc.h"
 #include "shim/agent_client.h"
+#include "shim/io_uri.h"
 
 #define STDIN_CHUNK (32 * 1024)
 
@@ -62,7 +65,7 @@ struct out_stream {
     bool is_stderr;
     bool active;          /* this stream exists (stderr not with a terminal) */
     int fd;               /* -1: none, or the reader went away: discard */
-    struct loop_source *src;
+    struct loop_source *src; /* NULL for a regular file (always writable) */
     struct ring ring;
     struct agent_op *op;  /* the one outstanding read */
     bool eof;
@@ -81,6 +84,8 @@ struct io {
     struct agent_op *in_op;
     bool in_eof, close_wanted, close_sent;
     uint64_t progress;
+    struct io_logger *logger; /* binary:// */
+    bool logger_eof_sent;
     bool started, drained_reported;
     io_drained_fn drained;
     void *ud;
@@ -89,7 +94,7 @@ struct io {
 static void out_pump(struct out_stream *s);
 static void in_pump(struct io *io);
 
-bool io_drained(const struct io *io)
+static bool streams_done(const struct io *io)
 {
     for (int i = 0; i < 2; i++) {
         const struct out_stream *s = &io->out[i];
@@ -99,14 +104,28 @@ bool io_drained(const struct io *io)
     return true;
 }
 
+/* A logging binary must also have taken everything: it exits after EOF. */
+bool io_drained(const struct io *io)
+{
+    return streams_done(io) && (!io->logger || io_logger_exited(io->logger));
+}
+
 uint64_t io_progress(const struct io *io)
 {
     return io->progress;
 }
 
+static void out_close_fd(struct out_stream *s);
+
 /* Last statement of every path that may have finished the output. */
 static void maybe_report(struct io *io)
 {
+    if (io->logger && !io->logger_eof_sent && io->started && streams_done(io)) {
+        /* All written: EOF on its pipes lets the logging binary finish. */
+        io->logger_eof_sent = true;
+        for (int i = 0; i < 2; i++)
+            out_close_fd(&io->out[i]);
+    }
     if (!io->drained_reported && io->started && io_drained(io)) {
         io->drained_reported = true;
         io->drained(io->ud);
@@ -132,7 +151,7 @@ static void out_flush(struct out_stream *s)
         ssize_t w = write(s->fd, p, n);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w < 0 && errno == EAGAIN) {
+        if (w < 0 && errno == EAGAIN && s->src) {
             loop_io_set_events(s->src, EPOLLOUT);
             return;
         }
@@ -190,6 +209,8 @@ static void out_pump(struct out_stream *s)
 
     if (!s->active || s->eof || s->op || !io->ac || ring_free(&s->ring) < AGENT_READ_CHUNK)
         return;
+    if (io->logger && !io_logger_ready(io->logger))
+        return; /* the process waits in the guest meanwhile; nothing is lost */
     r = agent_read_stream(io->ac, io->cid, io->exec_id, s->is_stderr, out_read_done, s, &s->op);
     if (r < 0) {
         log_debug("%s: cannot read %s: %s", io->cid, s->is_stderr ? "stderr" : "stdout",
@@ -316,11 +337,123 @@ static bool has(const char *s)
     return s && *s;
 }
 
+/* mkdir -p of the directory that holds file. */
+static int make_parent_dirs(const char *file)
+{
+    char buf[PATH_MAX];
+    char *slash;
+
+    snprintf(buf, sizeof(buf), "%s", file);
+    slash = strrchr(buf, '/');
+    if (!slash || slash == buf)
+        return 0;
+    *slash = '\0';
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        if (c == '\0')
+            return 0;
+        *p = c;
+    }
+}
+
+/* Takes fd as s's output: a FIFO, pipe or socket is watched for room; a
+ * regular file or a device (epoll refuses both) is written at once. */
+static int attach_output(struct io *io, struct out_stream *s, int fd, const char *name,
+                         struct err *e)
+{
+    struct stat st;
+    int r;
+
+    s->fd = fd;
+    if (fstat(fd, &st) < 0)
+        return err_set(e, -errno, "stat %s: %s", name, strerror(errno));
+    if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode))
+        return 0;
+    if ((r = loop_add_io(io->loop, fd, 0, out_writable, s, &s->src)) < 0)
+        return err_set(e, r, "watch %s: %s", name, strerror(-r));
+    return 0;
+}
+
+/* A path that names a regular file or a device rather than a FIFO (runc's
+ * shim accepts those too) is appended to. */
+static int open_output(struct io *io, struct out_stream *s, const char *path, struct err *e)
+{
+    struct stat st;
+    int r;
+
+    if (stat(path, &st) == 0 && (S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
+        r = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (r < 0)
+            return err_set(e, -errno, "open %s: %s", path, strerror(errno));
+        return attach_output(io, s, r, path, e);
+    }
+    /* Read-write: never blocks and never fails for want of a reader;
+     * the reader sees EOF when we close. */
+    if ((r = open_fifo(path, O_RDWR, e)) < 0)
+        return r;
+    return attach_output(io, s, r, path, e);
+}
+
+static void logger_changed(void *ud)
+{
+    struct io *io = ud;
+
+    for (int i = 0; i < 2; i++)
+        out_pump(&io->out[i]);
+    maybe_report(io);
+}
+
+/* Both streams to one log URI, as containerd's runc shim does. */
+static int open_log_uri(struct io *io, const struct io_params *p, const char *uri, struct err *e)
+{
+    struct io_uri u;
+    int fds[2] = {-1, -1};
+    int r;
+
+    if ((r = io_uri_parse(uri, &u, e)) < 0)
+        return r;
+    if (u.kind == IO_URI_FILE) {
+        if ((r = make_parent_dirs(u.path)) < 0) {
+            err_set(e, r, "log URI %.120s: create its directory: %s", uri, strerror(-r));
+            goto out;
+        }
+        /* Non-blocking: a FIFO there without a reader fails rather than
+         * hanging the loop. */
+        fds[0] = open(u.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
+        if (fds[0] < 0 || (fds[1] = fcntl(fds[0], F_DUPFD_CLOEXEC, 3)) < 0) {
+            r = err_set(e, -errno, "log URI %.120s: %s", uri, strerror(errno));
+            goto out;
+        }
+    } else if ((r = io_logger_start(io->loop, &u, p->logger_id ? p->logger_id : io->cid,
+                                    p->namespace_, logger_changed, io, fds, &io->logger, e)) < 0) {
+        goto out;
+    }
+    for (int i = 0; i < 2; i++) {
+        struct out_stream *s = &io->out[i];
+        if (!s->active)
+            continue; /* (the logger's stderr sees EOF at once) */
+        if ((r = attach_output(io, s, TAKE_FD(fds[i]), uri, e)) < 0)
+            goto out;
+    }
+    r = 0;
+out:
+    fd_close(fds[0]);
+    fd_close(fds[1]);
+    io_uri_done(&u);
+    return r;
+}
+
 int io_new(struct loop *loop, const struct io_params *p, io_drained_fn drained, void *ud,
            struct io **ret_io, struct err *e)
 {
     struct io *io = xnew(struct io, 1);
     const char *paths[2] = {p->stdout_path, p->stderr_path};
+    const char *uri = io_uri_of(p->stdout_path, p->terminal ? NULL : p->stderr_path);
     int r;
 
     io->loop = loop;
@@ -338,18 +471,11 @@ int io_new(struct loop *loop, const struct io_params *p, io_drained_fn drained, 
         if (!s->active)
             continue;
         s->ring.buf = xmalloc(IO_RING_SIZE);
-        if (!has(paths[i]))
-            continue;
-        /* Read-write: never blocks and never fails for want of a reader;
-         * the reader sees EOF when we close. */
-        if ((r = open_fifo(paths[i], O_RDWR, e)) < 0)
+        if (!uri && has(paths[i]) && (r = open_output(io, s, paths[i], e)) < 0)
             goto fail;
-        s->fd = r;
-        if ((r = loop_add_io(loop, s->fd, 0, out_writable, s, &s->src)) < 0) {
-            err_set(e, r, "watch %s: %s", paths[i], strerror(-r));
-            goto fail;
-        }
     }
+    if (uri && (r = open_log_uri(io, p, uri, e)) < 0)
+        goto fail;
     if (has(p->stdin_path)) {
         /* Read-only and non-blocking: epoll reports nothing until a writer
          * has come, so an early open sees no false EOF. */
@@ -391,6 +517,8 @@ struct io *io_free(struct io *io)
         out_close_fd(s);
         free(s->ring.buf);
     }
+    /* After the pipes closed, so a logger sees EOF before any signal. */
+    io->logger = io_logger_free(io->logger);
     agent_op_cancel(io->in_op);
     in_stop_reading(io);
     free(io->in_buf);

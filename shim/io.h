@@ -1,5 +1,9 @@
 /* One process's stdio: containerd's FIFOs bridged to the agent's stream
  * RPCs (ReadStdout/ReadStderr, WriteStdin, CloseStdin), on the shim's loop.
+ * Output may instead go to a log URI (shim/io_uri.h): a file appended to,
+ * or a logging binary's pipes; such a binary is started by io_new, pumped
+ * to once it is ready, and drained() waits for it to exit after EOF. A
+ * stdout/stderr path that is a regular file is appended to as well.
  *
  * Output: per stream a bounded ring (IO_RING_SIZE); at most one agent read
  * outstanding, issued only when a whole chunk fits; the ring drains into
@@ -27,6 +31,9 @@ typedef void (*io_drained_fn)(void *ud);
 
 struct io_params {
     const char *container_id;
+    /* A logging binary's CONTAINER_ID and CONTAINER_NAMESPACE; for an exec
+     * runc's and Kata's shims give containerd's exec id. NULL: container_id. */
+    const char *logger_id, *namespace_;
     const char *exec_id; /* "" for the init process */
     const char *stdin_path, *stdout_path, *stderr_path; /* "" or NULL: none */
     bool terminal;

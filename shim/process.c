@@ -17,6 +17,7 @@
 #include "shim/agent_spec.h"
 #include "shim/container-internal.h"
 #include "shim/events.h"
+#include "shim/hooks.h"
 #include "shim/io.h"
 #include "shim/shim.h"
 
@@ -166,7 +167,7 @@ static void wait_done(const struct agent_reply *r, void *ud)
 
 static void watch_exit(struct process *p)
 {
-    int r = agent_wait_process(agent_of(p), p->c->id, p->exec_id, wait_done, p, &p->wait_op);
+    int r = agent_wait_process(agent_of(p), p->c->id, p->agent_exec_id, wait_done, p, &p->wait_op);
 
     if (r < 0) {
         p->exit_status = EXIT_VM_GONE;
@@ -236,6 +237,8 @@ static void start_done(const struct agent_reply *r, void *ud)
                       &ev);
     sr->fn(sr->ud, 0, "", ev.pid);
     free(sr);
+    if (!p->exec_id[0])
+        hooks_run_async(shim_of(p)->pool, p->c->hooks, HOOKS_POSTSTART);
     if (p->io)
         io_start(p->io, agent_of(p));
     if (p->exec_id[0])
@@ -247,7 +250,9 @@ int process_start(struct process *p, container_created_fn fn, void *ud, struct e
 {
     struct io_params iop = {
         .container_id = p->c->id,
-        .exec_id = p->exec_id,
+        .logger_id = p->exec_id[0] ? p->exec_id : p->c->id,
+        .namespace_ = shim_of(p)->namespace_,
+        .exec_id = p->agent_exec_id,
         .stdin_path = p->stdin_path,
         .stdout_path = p->stdout_path,
         .stderr_path = p->stderr_path,
@@ -267,7 +272,7 @@ int process_start(struct process *p, container_created_fn fn, void *ud, struct e
     sr = xnew(struct start_req, 1);
     *sr = (struct start_req){p, fn, ud};
     if (p->exec_id[0])
-        r = agent_exec_process(agent_of(p), p->c->id, p->exec_id, TAKE_PTR(p->exec_spec),
+        r = agent_exec_process(agent_of(p), p->c->id, p->agent_exec_id, TAKE_PTR(p->exec_spec),
                                start_done, sr, NULL);
     else
         r = agent_start_container(agent_of(p), p->c->id, start_done, sr, NULL);
@@ -369,8 +374,8 @@ int process_kill(struct process *p, uint32_t signo, bool all, container_done_fn 
     *sr = (struct small_req){fn, ud};
     /* An empty exec id with SIGKILL makes the agent kill every process. */
     (void)all;
-    return send_small(agent_signal_process(agent_of(p), p->c->id, p->exec_id, signo, small_done,
-                                           sr, NULL),
+    return send_small(agent_signal_process(agent_of(p), p->c->id, p->agent_exec_id, signo,
+                                           small_done, sr, NULL),
                       sr, e, "kill");
 }
 
@@ -383,7 +388,7 @@ int process_resize(struct process *p, uint32_t width, uint32_t height, container
         return 1;
     sr = xnew(struct small_req, 1);
     *sr = (struct small_req){fn, ud};
-    return send_small(agent_tty_resize(agent_of(p), p->c->id, p->exec_id, height, width,
+    return send_small(agent_tty_resize(agent_of(p), p->c->id, p->agent_exec_id, height, width,
                                        small_done, sr, NULL),
                       sr, e, "resize");
 }

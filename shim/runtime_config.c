@@ -128,6 +128,10 @@ int runtime_config_load(const char *config_path, const char *config_json,
     ret->kind = hc.kind;
     ret->shared_fs = hc.shared_fs;
     ret->dial_timeout_ns = (uint64_t)c->agent.dial_timeout * SEC;
+    ret->net_model = c->runtime.internetworking_model == CFG_NET_MACVTAP ? NETWORK_MACVTAP
+                     : c->runtime.internetworking_model == CFG_NET_NONE  ? NETWORK_NONE
+                                                                          : NETWORK_TCFILTER;
+    ret->disable_new_netns = c->runtime.disable_new_netns;
     return 0;
 }
 

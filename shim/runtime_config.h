@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "hypervisor/hv.h"
+#include "shim/network.h"
 
 struct err;
 
@@ -31,6 +32,8 @@ struct runtime_config {
     enum hv_kind kind;
     enum hv_shared_fs shared_fs;
     uint64_t dial_timeout_ns;
+    enum network_model net_model; /* [runtime] internetworking_model */
+    bool disable_new_netns;       /* [runtime]: no pod network at all */
     /* hv_config_from_cfg()'s result; its string fields are NULL here and
      * live in the arrays below (empty = NULL). */
     struct hv_config hv;

@@ -16,8 +16,12 @@
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
 #include "shim/agent_client.h"
+#include "shim/agent_spec.h"
 #include "shim/container-internal.h"
 #include "shim/events.h"
+#include "shim/network.h"
+#include "shim/network_agent.h"
+#include "shim/sandbox_net.h"
 #include "shim/share.h"
 #include "shim/shim.h"
 
@@ -150,41 +154,104 @@ static void create_sandbox_done(const struct agent_reply *r, void *ud)
     }
 }
 
+/* The Storage that mounts the shared folder in the guest; none when the
+ * "guest" is a local process that sees the host's folders. */
+static enum agent_share guest_share(const struct sandbox *sb)
+{
+    if (sandbox_guest_sees_host(sb))
+        return AGENT_SHARE_NONE;
+    switch (sb->cfg.shared_fs) {
+    case HV_SHARED_FS_VIRTIO_FS:
+        return AGENT_SHARE_VIRTIO_FS;
+    case HV_SHARED_FS_VIRTIO_9P:
+        return AGENT_SHARE_9P;
+    case HV_SHARED_FS_NONE:
+        break;
+    }
+    return AGENT_SHARE_NONE;
+}
+
+static void send_create_sandbox(struct sandbox *sb)
+{
+    int r = agent_create_sandbox(sb->ac, sb->id, sb->hostname, guest_share(sb), sb->cfg.hv.msize_9p,
+                                 create_sandbox_done, sb, NULL);
+
+    if (r < 0)
+        sb_fail(sb, r, "CreateSandbox: the agent is not connected");
+}
+
+static void network_configured(int code, const char *msg, void *ud)
+{
+    struct sandbox *sb = ud;
+
+    sb->net_op = NULL;
+    if (code < 0)
+        sb_fail(sb, code, msg);
+    else
+        send_create_sandbox(sb);
+}
+
 static void agent_ready(struct agent_client *ac, int code, const char *msg, void *ud)
 {
     struct sandbox *sb = ud;
-    bool virtio_fs = sb->cfg.shared_fs == HV_SHARED_FS_VIRTIO_FS && !sandbox_guest_sees_host(sb);
-    int r;
 
     if (code < 0) {
         sb_fail(sb, code, msg);
         return;
     }
-    r = agent_create_sandbox(ac, sb->id, "", virtio_fs, create_sandbox_done, sb, NULL);
-    if (r < 0)
-        sb_fail(sb, r, "CreateSandbox: the agent is not connected");
+    /* Kata's order: the pod's interfaces, routes and neighbours first. */
+    if (sb->net && sb->net->n_eps > 0)
+        network_agent_configure(sb->shim->loop, ac, sb->net, network_configured, sb,
+                                &sb->net_op);
+    else
+        send_create_sandbox(sb);
 }
 
 struct sjob {
     struct sandbox *sb;
     struct hv_vm *vm;
     bool use_vm;
+    char config_json[PATH_MAX];
+    struct network *net;
     char uri[256];
+    char hostname[65];
     int pidfd, pid;
     int r;
     struct err e;
 };
+
+/* The first container's spec names the pod's hostname (a CRI sandbox's
+ * spec; none under plain ctr run), which CreateSandbox gives the guest. A
+ * spec that does not load is reported when its container is created. */
+static void read_hostname(struct sjob *j)
+{
+    struct agent_spec *spec = NULL;
+    struct err e = ERR_INIT;
+
+    if (agent_spec_load(j->config_json, j->sb->id, "/", &spec, &e) < 0 ||
+        agent_spec_hostname(spec, j->hostname, sizeof(j->hostname), &e) < 0) {
+        log_warn("sandbox %s: no hostname for the guest: %s", j->sb->id, err_msg(&e));
+        j->hostname[0] = '\0';
+    }
+    agent_spec_free(spec);
+}
 
 static void start_work(void *ud)
 {
     struct sjob *j = ud;
     struct sandbox *sb = j->sb;
 
+    read_hostname(j);
     if ((j->r = share_setup(sb->id, &j->e)) < 0 || !j->use_vm)
+        return;
+    if ((j->r = sandbox_net_prepare(sb->id, &sb->cfg, j->config_json, &sb->hv, &j->net,
+                                    &j->e)) < 0)
         return;
     if ((j->r = hv_vm_new(&sb->hv, SHIM_VM_STATE_DIR, sb->id, &j->vm, &j->e)) < 0)
         return;
     if ((j->r = hv_vm_start(j->vm, VM_START_TIMEOUT_NS, &j->e)) < 0)
+        return;
+    if ((j->r = sandbox_net_hotplug(j->vm, j->net, &j->e)) < 0)
         return;
     if ((j->r = hv_vm_agent_address(j->vm, j->uri, sizeof(j->uri))) < 0) {
         err_set(&j->e, j->r, "no agent address");
@@ -202,9 +269,11 @@ static void start_done(void *ud)
     int r;
 
     sb->job_running = false;
+    snprintf(sb->hostname, sizeof(sb->hostname), "%s", j->hostname);
     sb->vm = j->vm;
     sb->vmm_pid = j->pid;
     sb->vmm_pidfd = j->pidfd;
+    sb->net = j->net;
     if (sb->state == SANDBOX_STOPPING) { /* every container left meanwhile */
         sb->state = SANDBOX_FAILED;
         sb_stop(sb);
@@ -228,7 +297,7 @@ static void start_done(void *ud)
         sb_fail(sb, r, "cannot start dialing the agent");
 }
 
-static int sb_start(struct sandbox *sb)
+static int sb_start(struct sandbox *sb, const char *config_json)
 {
     struct sjob *j = xnew(struct sjob, 1);
     const char *override = sb->shim->agent_uri_override;
@@ -237,6 +306,7 @@ static int sb_start(struct sandbox *sb)
     j->sb = sb;
     j->pidfd = -1;
     j->use_vm = !override;
+    snprintf(j->config_json, sizeof(j->config_json), "%s", config_json);
     if (override)
         snprintf(j->uri, sizeof(j->uri), "%s", override);
     r = workpool_submit(sb->shim->pool, start_work, start_done, j);
@@ -273,6 +343,17 @@ int sandbox_attach(struct shim *shim, struct container *c, const char *sandbox_i
             container_sandbox_ready(c);
         return 0;
     }
+    /* Kata's shared_fs = "none" needs every rootfs on a block device, which
+     * this shim does not hand to the guest: refuse before booting a VM. */
+    if (cfg->shared_fs == HV_SHARED_FS_NONE && cfg->kind != HV_KIND_MOCK &&
+        !shim->agent_uri_override) {
+        snprintf(errbuf, errsize,
+                 "[hypervisor.%s] shared_fs = \"none\" is not supported (rootfs on block "
+                 "devices is not implemented); use \"virtio-fs\" or \"virtio-9p\" (%s)",
+                 hv_kind_name(cfg->kind), cfg->file[0] ? cfg->file : "built-in defaults");
+        free(cfg);
+        return -ENOTSUP;
+    }
     sb = xnew(struct sandbox, 1);
     sb->shim = shim;
     snprintf(sb->id, sizeof(sb->id), "%s", sandbox_id);
@@ -282,7 +363,7 @@ int sandbox_attach(struct shim *shim, struct container *c, const char *sandbox_i
     sb->state = SANDBOX_STARTING;
     share_path(sb->id, "shared", sb->shared_dir, sizeof(sb->shared_dir));
     runtime_config_to_hv(&sb->cfg, sb->shared_dir, &sb->hv);
-    r = sb_start(sb);
+    r = sb_start(sb, c->config_json);
     if (r < 0) {
         snprintf(errbuf, errsize, "sandbox %s: cannot queue the VM start: %s", sb->id,
                  strerror(-r));
@@ -303,6 +384,7 @@ int sandbox_attach(struct shim *shim, struct container *c, const char *sandbox_i
 struct tjob {
     struct sandbox *sb;
     struct hv_vm *vm;
+    struct network *net;
     char id[256];
 };
 
@@ -314,6 +396,7 @@ static void teardown_work(void *ud)
     if (j->vm && hv_vm_stop(j->vm, VM_STOP_TIMEOUT_NS, &e) < 0)
         log_warn("sandbox %s: stop VM: %s", j->id, err_msg(&e));
     hv_vm_free(j->vm);
+    sandbox_net_teardown(j->id, j->net);
     err_clear(&e);
     if (share_teardown(j->id, &e) < 0)
         log_warn("sandbox %s: %s", j->id, err_msg(&e));
@@ -343,13 +426,16 @@ static void teardown(struct loop_source *s, void *ud)
         return;
     sb->vmm_watch = loop_source_free(sb->vmm_watch);
     sb->lost_defer = loop_source_free(sb->lost_defer);
+    network_agent_cancel(TAKE_PTR(sb->net_op));
     sb->ac = agent_client_free(sb->ac);
     j = xnew(struct tjob, 1);
     j->sb = sb;
     j->vm = TAKE_PTR(sb->vm);
+    j->net = TAKE_PTR(sb->net);
     snprintf(j->id, sizeof(j->id), "%s", sb->id);
     if (workpool_submit(sb->shim->pool, teardown_work, teardown_done, j) < 0) {
         sb->vm = TAKE_PTR(j->vm); /* exit path: sandbox_shutdown() finishes */
+        sb->net = TAKE_PTR(j->net);
         free(j);
     }
 }
@@ -397,6 +483,7 @@ void sandbox_shutdown(struct sandbox *sb)
 
     if (!sb)
         return;
+    network_agent_cancel(TAKE_PTR(sb->net_op));
     sb->ac = agent_client_free(sb->ac);
     for (struct container *c = sb->containers; c; c = c->next) {
         if (c->rootfs_mounted && share_umount_rootfs(sb->id, c->id, c->bundle, &e) < 0)
@@ -407,6 +494,7 @@ void sandbox_shutdown(struct sandbox *sb)
     if (sb->vm && hv_vm_stop(sb->vm, VM_STOP_TIMEOUT_NS, &e) < 0)
         log_warn("sandbox %s: stop VM: %s", sb->id, err_msg(&e));
     sb->vm = hv_vm_free(sb->vm);
+    sandbox_net_teardown(sb->id, TAKE_PTR(sb->net));
     err_clear(&e);
     if (share_teardown(sb->id, &e) < 0)
         log_warn("sandbox %s: %s", sb->id, err_msg(&e));
@@ -416,6 +504,7 @@ struct sandbox *sandbox_free(struct sandbox *sb)
 {
     if (!sb)
         return NULL;
+    network_agent_cancel(TAKE_PTR(sb->net_op));
     sb->ac = agent_client_free(sb->ac);
     while (sb->containers) {
         struct container *c = sb->containers;
@@ -428,6 +517,7 @@ struct sandbox *sandbox_free(struct sandbox *sb)
     sb->lost_defer = loop_source_free(sb->lost_defer);
     sb->teardown_defer = loop_source_free(sb->teardown_defer);
     hv_vm_free(sb->vm);
+    network_free(sb->net);
     free(sb);
     return NULL;
 }

@@ -21,6 +21,7 @@
 #include "shim/agent_client.h"
 #include "shim/agent_spec.h"
 #include "shim/container.h"
+#include "shim/io_uri.h"
 #include "shim/share.h"
 #include "shim/shim.h"
 #include "shim/task_stats.h"
@@ -211,6 +212,10 @@ static void handle_create(struct ttrpc_call *call, const ProtobufCMessage *reque
     }
     if (req->n_rootfs > 64) {
         ttrpc_call_fail(call, TTRPC_INVALID_ARGUMENT, "create %s: too many rootfs mounts", req->id);
+        return;
+    }
+    if (io_uri_check_stdio(req->stdin, req->stdout, req->stderr, req->terminal, &e) < 0) {
+        ttrpc_call_fail_errno(call, e.code, "create %s: %s", req->id, err_msg(&e));
         return;
     }
     config_path_from_options(req->options, config_path, sizeof(config_path));
@@ -409,6 +414,10 @@ static void handle_exec(struct ttrpc_call *call, const ProtobufCMessage *request
         return;
     if (!json) {
         ttrpc_call_fail(call, TTRPC_INVALID_ARGUMENT, "exec %s: no process spec", req->exec_id);
+        return;
+    }
+    if (io_uri_check_stdio(req->stdin, req->stdout, req->stderr, req->terminal, &e) < 0) {
+        ttrpc_call_fail_errno(call, e.code, "exec %s: %s", req->exec_id, err_msg(&e));
         return;
     }
     if (agent_json_process(json, len, &spec, &e) < 0 ||

@@ -6,6 +6,10 @@
 # in dependency order in /lib/modules/load-order for agent/pid1.c.
 # Usage: build-initrd.sh KERNEL_ENV INIT OUT [none|gzip|lz4]
 # KERNEL_ENV is build-kernel.sh's kernel.env. Needs depmod (kmod) and cpio.
+# With GUEST_FS_MANIFEST=FILE it also writes FILE: the file systems this
+# kernel booted with this initrd can mount, one per line (built in, or a
+# module the initrd carries), which `kata-runtime check` and configuration
+# loading read to tell whether shared_fs = "virtio-9p" can work.
 set -eu
 
 env=$1
@@ -49,7 +53,7 @@ fi
 order="$stage/lib/modules/load-order"
 : >"$order"
 seen=" "
-add_path() { # relative path in modules.dep
+add_path() { # relative path in modules.dep [on-demand: not in load-order]
     base=${1##*/}
     name=${base%%.ko*}
     case "$seen" in *" $name "*) return 0 ;; esac
@@ -63,7 +67,7 @@ add_path() { # relative path in modules.dep
     *) cp "$src" "$dst" ;;
     esac
     strip_sig "$dst"
-    echo "$name.ko" >>"$order"
+    [ "${2:-}" = on-demand ] || echo "$name.ko" >>"$order"
 }
 # Appended signature: payload | signer | key id | sig | struct module_signature
 # (12 bytes, sig_len big-endian at 8) | "~Module signature appended~\n".
@@ -76,7 +80,9 @@ strip_sig() {
     size=$(stat -c %s "$f")
     truncate -s $((size - 40 - siglen - signer - keyid)) "$f"
 }
-grep -v '^#' "$here/modules.list" | while read -r want; do
+# "NAME on-demand": carried but not loaded at boot; the host asks for it
+# with agent.kernel_modules=NAME when it gives the VM that device.
+grep -v '^#' "$here/modules.list" | while read -r want when; do
     [ -n "$want" ] || continue
     # Names may be spelled with - or _ in paths (virtio-rng.ko).
     pat=$(echo "$want" | sed 's/[-_]/[-_]/g')
@@ -93,9 +99,43 @@ grep -v '^#' "$here/modules.list" | while read -r want; do
     rev=""
     for d in $deps; do rev="$d $rev"; done
     for d in $rev; do add_path "$d"; done
-    add_path "${line%%:*}"
+    add_path "${line%%:*}" "$when"
 done
 nmods=$(wc -l <"$order")
+
+# name: the config symbols it needs (each =y, or =m with the module in the
+# initrd, module name = the symbol's module). Debian ships its config in /boot.
+write_manifest() {
+    kconfig="$KROOT/boot/config-$KVER"
+    [ -r "$kconfig" ] || { echo "guest: no $kconfig: no file-system manifest" >&2; return 0; }
+    tmpm="$1.tmp"
+    {
+        echo "# File systems the guest kernel $KVER can mount with the initrd built beside it."
+        echo "# Written by packaging/guest/build-initrd.sh; read by kata-runtime check."
+        for entry in tmpfs:TMPFS: ext4:EXT4_FS:ext4 xfs:XFS_FS:xfs btrfs:BTRFS_FS:btrfs \
+            erofs:EROFS_FS:erofs overlay:OVERLAY_FS:overlay virtiofs:VIRTIO_FS:virtiofs \
+            9p:9P_FS:9p+NET_9P_VIRTIO:9pnet_virtio; do
+            fs=${entry%%:*}
+            ok=1
+            rest=${entry#*:}
+            for req in $(echo "$rest" | tr '+' ' '); do
+                sym=${req%%:*} mod=${req#*:}
+                val=$(grep -E "^CONFIG_$sym=" "$kconfig" | cut -d= -f2)
+                case $val in
+                y) ;;
+                m) grep -qx "$mod.ko" "$order" || ok=0 ;;
+                *) ok=0 ;;
+                esac
+            done
+            [ $ok = 1 ] && echo "$fs"
+        done
+    } >"$tmpm"
+    mv "$tmpm" "$1"
+    echo "guest: $1: $(grep -v '^#' "$1" | tr '\n' ' ')" >&2
+}
+if [ -n "${GUEST_FS_MANIFEST:-}" ]; then
+    write_manifest "$GUEST_FS_MANIFEST"
+fi
 
 tmp="$out.tmp"
 (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$tmp.cpio"

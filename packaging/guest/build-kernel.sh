@@ -1,8 +1,10 @@
 #!/bin/sh
 # Guest kernel from Debian's cloud kernel package (DESIGN.md decision 6).
 # Usage: build-kernel.sh CACHE_DIR OUT_DIR
-#   Downloads the newest linux-image-*-cloud-amd64 apt offers (or
-#   $GUEST_KERNEL_PKG) with `apt-get download` into CACHE_DIR (kept between
+#   Downloads the newest linux-image-*-cloud-amd64 apt offers (or, with
+#   GUEST_KERNEL_FLAVOUR=generic, the newest generic linux-image-*-amd64,
+#   which has 9p; or $GUEST_KERNEL_PKG) with `apt-get download` into
+#   CACHE_DIR (kept between
 #   builds; never installed on the host), unpacks it there with dpkg-deb -x,
 #   and writes OUT_DIR/vmlinuz.container: the *uncompressed* ELF vmlinux,
 #   which QEMU boots through its PVH entry note (no in-guest decompression,
@@ -26,11 +28,19 @@ command -v apt-get >/dev/null 2>&1 || skip "apt-get not found (not a Debian host
 command -v dpkg-deb >/dev/null 2>&1 || skip "dpkg-deb not found"
 
 pkg=${GUEST_KERNEL_PKG:-}
+flavour=${GUEST_KERNEL_FLAVOUR:-cloud}
 if [ -z "$pkg" ]; then
-    pkg=$(apt-cache pkgnames linux-image- 2>/dev/null |
-        grep -E '^linux-image-[0-9][^ ]*-cloud-amd64$' | sort -V | tail -n 1) || true
+    case $flavour in
+    cloud) pkg=$(apt-cache pkgnames linux-image- 2>/dev/null |
+        grep -E '^linux-image-[0-9][^ ]*-cloud-amd64$' | sort -V | tail -n 1) || true ;;
+    # The generic flavour: not cloud, not the real-time build.
+    generic) pkg=$(apt-cache pkgnames linux-image- 2>/dev/null |
+        grep -E '^linux-image-[0-9][^ ]*-amd64$' | grep -vE -- '-(cloud|rt)-amd64$' |
+        sort -V | tail -n 1) || true ;;
+    *) skip "unknown GUEST_KERNEL_FLAVOUR $flavour (cloud or generic)" ;;
+    esac
 fi
-[ -n "$pkg" ] || skip "apt offers no linux-image-*-cloud-amd64 (run apt-get update?)"
+[ -n "$pkg" ] || skip "apt offers no $flavour linux-image-*-amd64 (run apt-get update?)"
 
 deb=$(find "$cache" -maxdepth 1 -name "${pkg}_*.deb" | sort | tail -n 1)
 if [ -z "$deb" ]; then

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config/guestcheck.h"
 #include "shim/kata-runtime/kata-runtime.h"
 
 #define MAX_NOTES 16
@@ -244,6 +245,34 @@ static void check_file(struct report *r, const char *name, const char *path)
     }
 }
 
+/* The shared folder's file system must be one the guest kernel can mount:
+ * Debian's cloud kernel has no 9p. Told by the guest build's manifest. */
+static void check_guest_fs(struct report *r, const struct cfg_hypervisor *hv)
+{
+    char detail[GUESTCHECK_DETAIL];
+    bool ninep = hv->shared_fs == CFG_SHARED_FS_VIRTIO_9P;
+    switch (guestcheck_shared_fs(hv, detail, sizeof(detail))) {
+    case GUESTCHECK_OK:
+        if (hv->kind != CFG_HV_MOCK && hv->shared_fs != CFG_SHARED_FS_NONE)
+            line(r, OK, "guest-shared-fs", "%s", detail);
+        break;
+    case GUESTCHECK_UNKNOWN:
+        /* Only 9p is in doubt: every guest we build has virtio-fs. */
+        if (ninep)
+            line(r, WARN, "guest-shared-fs", "shared_fs = \"virtio-9p\": %s", detail);
+        break;
+    case GUESTCHECK_MISSING:
+        line(r, WARN, "guest-shared-fs",
+             "shared_fs = \"%s\", but %s: VMs boot, pods fail to start",
+             cfg_enum_name(CFG_ENUM_SHARED_FS, (int)hv->shared_fs), detail);
+        if (ninep)
+            remedy(r, "guest-shared-fs: build the guest with the generic kernel flavour (make "
+                      "guest-generic; kernel and initrd from build/guest-generic/) or set "
+                      "shared_fs = \"virtio-fs\"");
+        break;
+    }
+}
+
 static void check_assets(struct report *r, const struct cfg *c)
 {
     const struct cfg_hypervisor *hv = &c->hv;
@@ -267,6 +296,7 @@ static void check_assets(struct report *r, const struct cfg *c)
         check_file(r, "image", hv->image);
     if (hv->firmware[0])
         check_file(r, "firmware", hv->firmware);
+    check_guest_fs(r, hv);
 }
 
 static void check_shim(struct report *r)

@@ -51,6 +51,7 @@ static json_object *runtime_section(const struct conf *rc)
     json_object *conf = add_obj(o, "Config");
     add_str(conf, "Path", rc->path);
     add_str(conf, "Source", rc->source);
+    add_strv(conf, "DropIns", c->dropins); /* config.d files merged, in order */
     add_bool(o, "Debug", c->runtime.enable_debug);
     add_bool(o, "Trace", c->runtime.enable_tracing);
     add_str(o, "InternetworkingModel",

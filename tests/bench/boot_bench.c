@@ -1,12 +1,16 @@
 /* Boot benchmark (tests/bench/boot runs it; figures in docs/performance.md).
  *
- * ready: hv_vm_new + hv_vm_start through the QEMU driver (virtio-fs, the
- *        default) with the real guest initrd until kata-agent, as PID 1,
- *        answers Health.Check over the channel the driver chose;
+ * ready: hv_vm_start() through the QEMU driver (virtio-fs, the default)
+ *        with the real guest initrd until kata-agent, as PID 1, answers
+ *        Health.Check over the channel the driver chose;
  * bare:  the same kernel, same driver and accel, an initrd whose /init
  *        prints a marker and powers off (no modules loaded, no channel).
- * Rounds are interleaved so host noise hits both alike. Then QEMU's and
- * virtiofsd's RSS/PSS after boot for 256 MiB and 2 GiB guests. */
+ * Rounds are interleaved so host noise hits both alike; each prints its
+ * phases and QEMU's CPU time. Then QEMU's and virtiofsd's RSS/PSS after
+ * boot: one 256 MiB guest, two 256 MiB guests up at once (what a host with
+ * many pods sees: shared file pages split between them), one 2 GiB guest.
+ * Environment knobs (profiling and one-by-one memory options) are read in
+ * main(); usage: O=build tests/bench/boot [ROUNDS [bare]]. */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -29,6 +33,40 @@
 
 static char kernel[PATH_MAX], initrd_ready[PATH_MAX], initrd_bare[PATH_MAX], share[PATH_MAX];
 static char state[256];
+/* Profiling knobs (docs/performance.md, "Boot"): extra kernel parameters,
+ * a folder that keeps each boot's console log, and per-phase times. */
+static const char *extra_params, *keep_console;
+static bool debug_guest;
+/* Memory knobs, to measure them one by one: BOOT_BENCH_TB_SIZE (MiB, the
+ * driver's default when unset), BOOT_BENCH_RECLAIM=1 (free page
+ * reporting), BOOT_BENCH_SETTLE (seconds before reading memory, 2). */
+static unsigned tb_size_mib, settle_s = 2;
+static int n_vms = 2; /* BOOT_BENCH_VMS: how many 256 MiB VMs share the host */
+static bool reclaim;
+
+struct phases {
+    double started; /* hv_vm_start() returned: QEMU runs, QMP answered */
+    double dialed;  /* agent channel connected and session-synced */
+    double cpu;     /* QEMU's user+system CPU seconds at the ready point:
+                     * steadier than wall time on a loaded host */
+};
+
+static double proc_cpu_s(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "re");
+    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    /* Fields after "(comm)": state is field 3, utime 14, stime 15. */
+    char *p = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
 
 static double now_s(void)
 {
@@ -68,6 +106,7 @@ static int wait_marker(const char *dir, int pidfd, const char *marker, double ti
 
 struct mem {
     long rss_kb, pss_kb, anon_kb, file_kb, shmem_kb;
+    long pss_anon_kb, pss_file_kb, pss_shmem_kb; /* PSS split (smaps_rollup) */
 };
 
 static struct mem proc_mem(int pid)
@@ -84,6 +123,12 @@ static struct mem proc_mem(int pid)
             m.pss_kb = v;
         else if (sscanf(line, "Anonymous: %ld kB", &v) == 1)
             m.anon_kb = v;
+        else if (sscanf(line, "Pss_Anon: %ld kB", &v) == 1)
+            m.pss_anon_kb = v;
+        else if (sscanf(line, "Pss_File: %ld kB", &v) == 1)
+            m.pss_file_kb = v;
+        else if (sscanf(line, "Pss_Shmem: %ld kB", &v) == 1)
+            m.pss_shmem_kb = v;
     }
     if (f)
         fclose(f);
@@ -117,7 +162,7 @@ static int find_virtiofsd(const char *dir)
 
 /* Dials the agent (the virtio-serial dial waits for the agent's session
  * sync, so it returns once the agent serves) and asks Health.Check. */
-static int agent_check(struct hv_vm *vm, uint64_t timeout_ns)
+static int agent_check(struct hv_vm *vm, uint64_t timeout_ns, double t0, struct phases *ph)
 {
     char uri[PATH_MAX];
     struct err e = ERR_INIT;
@@ -128,6 +173,7 @@ static int agent_check(struct hv_vm *vm, uint64_t timeout_ns)
         fprintf(stderr, "dial %s: %s\n", uri, e.msg);
         return fd;
     }
+    ph->dialed = now_s() - t0;
     struct loop *loop = NULL;
     struct ttrpc_client *c = NULL;
     if (loop_new(&loop) < 0 || ttrpc_client_new(loop, fd, NULL, &c) < 0) {
@@ -149,45 +195,124 @@ static int agent_check(struct hv_vm *vm, uint64_t timeout_ns)
     return r;
 }
 
-/* One boot; returns seconds from driver start to the marker, or to the
- * agent answering Check when marker is NULL (or < 0 on failure). */
-static double boot(const char *initrd, const char *marker, unsigned mem_mib, bool vfs,
-                   struct mem *ret_qemu, struct mem *ret_vfsd)
+static void save_console(const char *dir, const char *id)
+{
+    if (!keep_console)
+        return;
+    char src[600], dst[PATH_MAX + 64], buf[8192];
+    snprintf(src, sizeof(src), "%s/console.log", dir);
+    snprintf(dst, sizeof(dst), "%s/%s-console.log", keep_console, id);
+    FILE *in = fopen(src, "re"), *out = fopen(dst, "we");
+    size_t n;
+    while (in && out && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+        fwrite(buf, 1, n, out);
+    if (in)
+        fclose(in);
+    if (out)
+        fclose(out);
+}
+
+/* One VM being measured. */
+struct run {
+    struct hv_vm *vm;
+    char id[32], dir[512];
+};
+
+/* Starts a VM and waits until it is ready: the marker on the console, or
+ * (marker NULL) the agent answering Check. Returns the seconds from
+ * driver start, < 0 on failure (the VM is then gone). */
+static double run_up(struct run *rn, const char *initrd, const char *marker, unsigned mem_mib,
+                     struct phases *ph)
 {
     static int n;
-    char id[32];
-    snprintf(id, sizeof(id), "b%d", n++);
+    snprintf(rn->id, sizeof(rn->id), "b%d", n++);
     struct hv_config cfg = {
         .kind = HV_KIND_QEMU, .path = "/usr/bin/qemu-system-x86_64", .kernel = kernel,
         .initrd = initrd, .machine_type = "q35", .accel = HV_ACCEL_AUTO, .vcpus = 1,
         .max_vcpus = 1, .memory_mib = mem_mib, .pcie_root_ports = 2,
-        .transport = HV_TRANSPORT_AUTO,
-        .shared_fs = vfs ? HV_SHARED_FS_VIRTIO_FS : HV_SHARED_FS_NONE, .shared_dir = share};
-    struct hv_vm *vm = NULL;
+        .transport = HV_TRANSPORT_AUTO, .shared_fs = HV_SHARED_FS_VIRTIO_FS,
+        .shared_dir = share, .kernel_params = extra_params, .debug = debug_guest,
+        .tcg_tb_size_mib = tb_size_mib, .free_page_reporting = reclaim};
+    struct phases unused;
+    if (!ph)
+        ph = &unused;
     struct err e = ERR_INIT;
-    if (hv_vm_new(&cfg, state, id, &vm, &e) < 0) {
+    rn->vm = NULL;
+    if (hv_vm_new(&cfg, state, rn->id, &rn->vm, &e) < 0) {
         fprintf(stderr, "hv_vm_new: %s\n", e.msg);
         return -1;
     }
-    char dir[512];
-    snprintf(dir, sizeof(dir), "%s/%s", state, id);
+    snprintf(rn->dir, sizeof(rn->dir), "%s/%s", state, rn->id);
     double t0 = now_s();
-    if (hv_vm_start(vm, 60 * SEC, &e) < 0) {
+    if (hv_vm_start(rn->vm, 60 * SEC, &e) < 0) {
         fprintf(stderr, "hv_vm_start: %s\n", e.msg);
-        hv_vm_free(vm);
+        rn->vm = hv_vm_free(rn->vm);
         return -1;
     }
-    int r = marker ? wait_marker(dir, hv_vm_pidfd(vm), marker, 120) : agent_check(vm, 120 * SEC);
+    ph->started = now_s() - t0;
+    int r = marker ? wait_marker(rn->dir, hv_vm_pidfd(rn->vm), marker, 120)
+                   : agent_check(rn->vm, 120 * SEC, t0, ph);
     double t = now_s() - t0;
-    if (r == 0 && ret_qemu) {
-        sleep(2); /* settle, as Kata's density test does */
-        *ret_qemu = proc_mem(hv_vm_pid(vm));
-        int vp = find_virtiofsd(dir);
-        *ret_vfsd = vp ? proc_mem(vp) : (struct mem){0};
+    ph->cpu = proc_cpu_s(hv_vm_pid(rn->vm));
+    if (r < 0) {
+        hv_vm_stop(rn->vm, 5 * SEC, NULL);
+        rn->vm = hv_vm_free(rn->vm);
+        return -1;
     }
-    hv_vm_stop(vm, 5 * SEC, NULL);
-    hv_vm_free(vm);
-    return r == 0 ? t : -1;
+    return t;
+}
+
+static void run_mem(struct run *rn, struct mem *ret_qemu, struct mem *ret_vfsd)
+{
+    *ret_qemu = proc_mem(hv_vm_pid(rn->vm));
+    int vp = find_virtiofsd(rn->dir);
+    *ret_vfsd = vp ? proc_mem(vp) : (struct mem){0};
+}
+
+static void run_down(struct run *rn)
+{
+    if (!rn->vm)
+        return;
+    hv_vm_stop(rn->vm, 5 * SEC, NULL);
+    save_console(rn->dir, rn->id);
+    rn->vm = hv_vm_free(rn->vm);
+}
+
+/* One boot, for the timing rounds. */
+static double boot(const char *initrd, const char *marker, struct phases *ph)
+{
+    struct run rn;
+    double t = run_up(&rn, initrd, marker, 2048, ph);
+    run_down(&rn);
+    return t;
+}
+
+#define MAX_VMS 8
+
+/* n VMs of mem_mib up at once (n <= MAX_VMS); after the settle time, the
+ * memory of the first (PSS splits the pages they share between them). */
+static int measure(unsigned mem_mib, int n, struct mem *ret_qemu, struct mem *ret_vfsd)
+{
+    struct run rn[MAX_VMS];
+    int up = 0, r = 0;
+    for (; up < n; up++)
+        if (run_up(&rn[up], initrd_ready, NULL, mem_mib, NULL) < 0) {
+            r = -1;
+            break;
+        }
+    if (r == 0) {
+        sleep(settle_s); /* settle, as Kata's density test does */
+        run_mem(&rn[0], ret_qemu, ret_vfsd);
+    }
+    while (up-- > 0)
+        run_down(&rn[up]);
+    return r;
+}
+
+static void print_mem(const char *what, const struct mem *m)
+{
+    printf("%-30s %8ld %8ld %8ld %8ld %8ld %9ld %9ld %9ld\n", what, m->rss_kb, m->pss_kb,
+           m->anon_kb, m->file_kb, m->shmem_kb, m->pss_anon_kb, m->pss_file_kb, m->pss_shmem_kb);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -196,10 +321,24 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    return v[n / 2];
+}
+
+static const char *env_or(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : dflt;
+}
+
 int main(int argc, char **argv)
 {
-    const char *o = getenv("O") ? getenv("O") : "build";
+    const char *o = env_or("O", "build");
     int rounds = argc > 1 ? atoi(argv[1]) : 5;
+    /* "bare": bare boots only (tests/bench/shim compares ctr run with them). */
+    bool bare_only = argc > 2 && strcmp(argv[2], "bare") == 0;
     if (rounds < 0 || rounds > 50)
         rounds = 5; /* 0: memory figures only */
     snprintf(kernel, sizeof(kernel), "%s/guest/vmlinuz.container", o);
@@ -209,47 +348,88 @@ int main(int argc, char **argv)
         printf("boot bench: guest assets missing under %s (make guest)\n", o);
         return 77;
     }
+    /* The configuration's default kernel_params (config/cfg-schema.c), as
+     * the shim passes them: without them the agent first tries cgroup v1. */
+    extra_params = env_or("BOOT_BENCH_PARAMS", "cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1");
+    keep_console = getenv("BOOT_BENCH_CONSOLE");
+    debug_guest = strcmp(env_or("BOOT_BENCH_DEBUG", "0"), "1") == 0;
+    bool nomem = strcmp(env_or("BOOT_BENCH_NOMEM", "0"), "1") == 0;
+    tb_size_mib = (unsigned)atoi(env_or("BOOT_BENCH_TB_SIZE", "0"));
+    reclaim = strcmp(env_or("BOOT_BENCH_RECLAIM", "0"), "1") == 0;
+    settle_s = (unsigned)atoi(env_or("BOOT_BENCH_SETTLE", "2"));
+    n_vms = atoi(env_or("BOOT_BENCH_VMS", "2"));
+    if (n_vms < 2 || n_vms > MAX_VMS)
+        n_vms = 2;
     snprintf(state, sizeof(state), "/tmp/kata-boot-bench-%d", (int)getpid());
     mkdir(state, 0700);
     snprintf(share, sizeof(share), "%s/share", state);
     mkdir(share, 0755);
 
-    double ready[50], bare[50], mr = 0, mb = 1;
+    /* Wall time is what a user waits for; QEMU's CPU time to the same point
+     * is printed too because on a loaded host (steal, other VMs) it moves
+     * far less than wall time, so its ratio shows the guest's own work. */
+    double ready[50], bare[50], ready_cpu[50], bare_cpu[50], mr = 0, mb = 1, mrc = 0, mbc = 1;
     for (int i = 0; i < rounds; i++) {
-        ready[i] = boot(initrd_ready, NULL, 2048, true, NULL, NULL);
-        bare[i] = boot(initrd_bare, "KATA-BENCH-BARE-INIT", 2048, true, NULL, NULL);
-        printf("round %d: ready %.3f s, bare %.3f s\n", i + 1, ready[i], bare[i]);
+        struct phases pr = {0}, pb = {0};
+        ready[i] = bare_only ? 0 : boot(initrd_ready, NULL, &pr);
+        bare[i] = boot(initrd_bare, "KATA-BENCH-BARE-INIT", &pb);
+        ready_cpu[i] = pr.cpu;
+        bare_cpu[i] = pb.cpu;
+        printf("round %d: ready %.3f s (QEMU up %.3f, channel synced %.3f, QEMU CPU %.2f s), "
+               "bare %.3f s (QEMU up %.3f, QEMU CPU %.2f s)\n",
+               i + 1, ready[i], pr.started, pr.dialed, pr.cpu, bare[i], pb.started, pb.cpu);
         if (ready[i] < 0 || bare[i] < 0)
             return 1;
     }
     if (rounds) {
-        qsort(ready, (size_t)rounds, sizeof(double), cmp_double);
-        qsort(bare, (size_t)rounds, sizeof(double), cmp_double);
-        mr = ready[rounds / 2];
-        mb = bare[rounds / 2];
-        printf("median: driver start -> agent answers Check %.3f s; bare boot %.3f s\n", mr, mb);
+        mr = median(ready, rounds);
+        mb = median(bare, rounds);
+        mrc = median(ready_cpu, rounds);
+        mbc = median(bare_cpu, rounds);
+        printf("median: driver start -> agent answers Check %.3f s (QEMU CPU %.2f s); bare boot "
+               "%.3f s (QEMU CPU %.2f s)\n",
+               mr, mrc, mb, mbc);
+    }
+    /* BOOT_BENCH_NOMEM=1: boot times only (interleaving variants by hand). */
+    if (bare_only || nomem) {
+        printf("BENCH boot_bare_s %.3f s\n", mb);
+        if (!bare_only && rounds) {
+            printf("BENCH boot_ready_over_bare %.2f x\n", mr / mb);
+            printf("BENCH boot_ready_over_bare_cpu %.2f x\n", mrc / mbc);
+        }
+        rmdir(share);
+        rmdir(state);
+        return 0;
     }
 
-    struct mem q256, v256, q2g, v2g;
-    if (boot(initrd_ready, NULL, 256, true, &q256, &v256) < 0 ||
-        boot(initrd_ready, NULL, 2048, true, &q2g, &v2g) < 0)
+    struct mem q256, v256, q256b, v256b, q2g, v2g;
+    if (measure(256, 1, &q256, &v256) < 0 || measure(256, n_vms, &q256b, &v256b) < 0 ||
+        measure(2048, 1, &q2g, &v2g) < 0)
         return 1;
-    printf("%-28s %10s %10s %10s %10s %10s\n", "process (after boot + 2 s)", "RSS kB", "PSS kB",
-           "anon kB", "file kB", "shmem kB");
-    printf("%-28s %10ld %10ld %10ld %10ld %10ld\n", "qemu, 256 MiB guest", q256.rss_kb, q256.pss_kb,
-           q256.anon_kb, q256.file_kb, q256.shmem_kb);
-    printf("%-28s %10ld %10ld %10ld %10ld %10ld\n", "virtiofsd, 256 MiB guest", v256.rss_kb, v256.pss_kb,
-           v256.anon_kb, v256.file_kb, v256.shmem_kb);
-    printf("%-28s %10ld %10ld %10ld %10ld %10ld\n", "qemu, 2 GiB guest", q2g.rss_kb, q2g.pss_kb,
-           q2g.anon_kb, q2g.file_kb, q2g.shmem_kb);
-    printf("%-28s %10ld %10ld %10ld %10ld %10ld\n", "virtiofsd, 2 GiB guest", v2g.rss_kb, v2g.pss_kb,
-           v2g.anon_kb, v2g.file_kb, v2g.shmem_kb);
+    printf("memory %u s after the agent answered (tcg tb-size %s, free page reporting %s):\n",
+           settle_s, tb_size_mib ? env_or("BOOT_BENCH_TB_SIZE", "") : "driver default",
+           reclaim ? "on" : "off");
+    printf("%-30s %8s %8s %8s %8s %8s %9s %9s %9s\n", "process", "RSS kB", "PSS kB", "anon",
+           "file", "shmem", "PSS anon", "PSS file", "PSS shmem");
+    print_mem("qemu, 256 MiB guest", &q256);
+    print_mem("virtiofsd, 256 MiB guest", &v256);
+    char what[64];
+    snprintf(what, sizeof(what), "qemu, 256 MiB, %d VMs up", n_vms);
+    print_mem(what, &q256b);
+    snprintf(what, sizeof(what), "virtiofsd, 256 MiB, %d VMs up", n_vms);
+    print_mem(what, &v256b);
+    print_mem("qemu, 2 GiB guest", &q2g);
+    print_mem("virtiofsd, 2 GiB guest", &v2g);
     if (rounds) {
         printf("BENCH boot_ready_s %.3f s\n", mr);
         printf("BENCH boot_bare_s %.3f s\n", mb);
         printf("BENCH boot_ready_over_bare %.2f x\n", mr / mb);
+        printf("BENCH boot_ready_over_bare_cpu %.2f x\n", mrc / mbc);
     }
     printf("BENCH vmm_pss_256m_kb %ld kB\n", q256.pss_kb + v256.pss_kb);
+    printf("BENCH vmm_pss_256m_%dvms_kb %ld kB\n", n_vms, q256b.pss_kb + v256b.pss_kb);
+    printf("BENCH vmm_private_256m_kb %ld kB\n",
+           q256.pss_anon_kb + q256.pss_shmem_kb + v256.pss_anon_kb + v256.pss_shmem_kb);
     printf("BENCH vmm_pss_2g_kb %ld kB\n", q2g.pss_kb + v2g.pss_kb);
     rmdir(share);
     rmdir(state);

@@ -377,6 +377,41 @@ TEST(qemu_dying_at_start_is_reported)
     return 0;
 }
 
+TEST(virtiofsd_dying_at_start_is_reported)
+{
+    /* Start does not wait for virtiofsd to settle; a daemon that quits at
+     * once must still be the error, not QEMU's chardev complaint. */
+    int r = prerequisites();
+    if (r)
+        return r;
+    char share[PATH_MAX], daemon[PATH_MAX];
+    snprintf(share, sizeof(share), "%s/share", test_tmpdir());
+    mkdir(share, 0755);
+    snprintf(daemon, sizeof(daemon), "%s/virtiofsd-fails", test_tmpdir());
+    FILE *f = fopen(daemon, "we");
+    ASSERT_TRUE(f != NULL);
+    fputs("#!/bin/sh\necho 'unknown option' >&2\nexit 1\n", f);
+    fclose(f);
+    ASSERT_OK(chmod(daemon, 0755));
+    struct hv_config cfg = config();
+    cfg.shared_fs = HV_SHARED_FS_VIRTIO_FS;
+    cfg.shared_dir = share;
+    cfg.virtiofsd_path = daemon;
+    _cleanup_(vm_freep) struct hv_vm *vm = NULL;
+    struct err e = ERR_INIT;
+    ASSERT_OK(hv_vm_new(&cfg, test_tmpdir(), "vfsdies", &vm, &e));
+    r = hv_vm_start(vm, 60 * SEC, &e);
+    printf("#   start: %s\n", e.msg);
+    ASSERT_EQ(r, -ECHILD);
+    ASSERT_TRUE(strstr(e.msg, daemon) != NULL);
+    ASSERT_EQ(hv_vm_pidfd(vm), -1);
+    vm = hv_vm_free(vm);
+    char dir[PATH_MAX + 16];
+    snprintf(dir, sizeof(dir), "%s/vfsdies", test_tmpdir());
+    ASSERT_TRUE(!exists(dir));
+    return 0;
+}
+
 TEST(cleanup_after_a_crashed_owner)
 {
     int r = prerequisites();

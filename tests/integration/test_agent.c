@@ -61,7 +61,10 @@ static int create(struct fixture *f, struct agent_harness_spec *s, const char *c
     req.container_id = (char *)cid;
     req.exec_id = (char *)cid;
     req.oci = &s->spec;
-    return agent_harness_call(&f->h, "CreateContainer", &req.base, EMPTY, NULL, msg);
+    int code = agent_harness_call(&f->h, "CreateContainer", &req.base, EMPTY, NULL, msg);
+    if (code != 0)
+        printf("#   CreateContainer %s: %d %s\n", cid, code, *msg);
+    return code;
 }
 
 static int simple(struct fixture *f, const char *method, const char *cid, const char **msg)
@@ -219,9 +222,9 @@ TEST(agent_health_and_unimplemented)
     protobuf_c_message_free_unpacked(resp, NULL);
     Google__Protobuf__Empty e = GOOGLE__PROTOBUF__EMPTY__INIT;
     const char *msg;
-    ASSERT_EQ(agent_harness_call(&f.h, "ListRoutes", &e.base, &grpc__routes__descriptor, NULL,
-                                 &msg), TTRPC_UNIMPLEMENTED);
-    ASSERT_TRUE(strstr(msg, "ListRoutes") != NULL);
+    ASSERT_EQ(agent_harness_call(&f.h, "MemAgentMemcgSet", &e.base, EMPTY, NULL, &msg),
+              TTRPC_UNIMPLEMENTED);
+    ASSERT_TRUE(strstr(msg, "MemAgentMemcgSet") != NULL);
     ASSERT_EQ(agent_harness_call(&f.h, "GetMetrics", &e.base, &grpc__metrics__descriptor, &resp,
                                  NULL), 0);
     ASSERT_TRUE(strstr(((Grpc__Metrics *)resp)->metrics, "kata_agent_process_open_fds") != NULL);
@@ -302,8 +305,9 @@ TEST(agent_exec_stdin_signal)
     ASSERT_EQ(wait_proc(&f, "ex1", "sl1"), 143);
     ASSERT_EQ(wait_proc(&f, "ex1", "sl1"), -1000 - TTRPC_NOT_FOUND);
 
-    /* Terminal: stty size reports the size set by TtyWinResize. */
-    const char *stty[] = {"sh", "-c", "sleep 0.3; stty size", NULL};
+    /* Terminal: stty size reports the size set by TtyWinResize. The shell
+     * waits for a line on stdin, sent after the resize, not for a time. */
+    const char *stty[] = {"sh", "-c", "read x; stty size", NULL};
     ASSERT_EQ(exec_proc(&f, "ex1", "tty1", stty, true, &msg), 0);
     Grpc__TtyWinResizeRequest rs = GRPC__TTY_WIN_RESIZE_REQUEST__INIT;
     rs.container_id = (char *)"ex1";
@@ -311,6 +315,11 @@ TEST(agent_exec_stdin_signal)
     rs.row = 33;
     rs.column = 77;
     ASSERT_EQ(agent_harness_call(&f.h, "TtyWinResize", &rs.base, EMPTY, NULL, NULL), 0);
+    w.exec_id = (char *)"tty1";
+    w.data.data = (uint8_t *)"go\n";
+    w.data.len = 3;
+    ASSERT_EQ(agent_harness_call(&f.h, "WriteStdin", &w.base,
+                                 &grpc__write_stream_response__descriptor, NULL, NULL), 0);
     ASSERT_GT(read_all(&f, "ex1", "tty1", false, out, sizeof(out)), 0);
     ASSERT_TRUE(strstr(out, "33 77") != NULL);
     ASSERT_EQ(wait_proc(&f, "ex1", "tty1"), 0);
@@ -512,6 +521,58 @@ TEST(agent_bad_input)
     ASSERT_EQ(agent_harness_call(&f.h, "CopyFile", &cf.base, EMPTY, NULL, &msg),
               TTRPC_PERMISSION_DENIED);
     ASSERT_TRUE(access("/etc/evil", F_OK) != 0);
+    r = check_no_leaks(&f, s.cgroup);
+    int t = teardown(&f);
+    return r ? r : t;
+}
+
+/* ReadStderr carries the init process's stderr, apart from its stdout. */
+TEST(agent_stderr_stream)
+{
+    struct fixture f;
+    int r = setup(&f);
+    if (r)
+        return r;
+    struct agent_harness_spec s;
+    const char *args[] = {"sh", "-c", "echo out; echo err-line >&2", NULL};
+    agent_harness_spec_init(&s, f.bundle, args);
+    const char *msg;
+    ASSERT_EQ(create(&f, &s, "se1", &msg), 0);
+    ASSERT_EQ(simple(&f, "StartContainer", "se1", &msg), 0);
+    char out[256], err[256];
+    ASSERT_EQ(read_all(&f, "se1", "se1", true, err, sizeof(err)), 9);
+    ASSERT_STREQ(err, "err-line\n");
+    ASSERT_EQ(read_all(&f, "se1", "se1", false, out, sizeof(out)), 4);
+    ASSERT_STREQ(out, "out\n");
+    ASSERT_EQ(wait_proc(&f, "se1", "se1"), 0);
+    ASSERT_EQ(remove_ctr(&f, "se1"), 0);
+    r = check_no_leaks(&f, s.cgroup);
+    int t = teardown(&f);
+    return r ? r : t;
+}
+
+/* A terminal's output waits for a reader that comes long after the exit:
+ * the agent's grace for output in flight (half a second) must not drop
+ * what is already in the pty. The wait is a starved client, not a bound. */
+TEST(agent_tty_late_reader)
+{
+    struct fixture f;
+    int r = setup(&f);
+    if (r)
+        return r;
+    struct agent_harness_spec s;
+    const char *args[] = {"sh", "-c", "echo late-output", NULL};
+    agent_harness_spec_init(&s, f.bundle, args);
+    s.process.terminal = true;
+    const char *msg;
+    ASSERT_EQ(create(&f, &s, "late1", &msg), 0);
+    ASSERT_EQ(simple(&f, "StartContainer", "late1", &msg), 0);
+    ASSERT_EQ(wait_proc(&f, "late1", "late1"), 0);
+    nanosleep(&(struct timespec){1, 500 * 1000 * 1000}, NULL);
+    char out[256];
+    ASSERT_GT(read_all(&f, "late1", "late1", false, out, sizeof(out)), 0);
+    ASSERT_STREQ(out, "late-output\r\n");
+    ASSERT_EQ(remove_ctr(&f, "late1"), 0);
     r = check_no_leaks(&f, s.cgroup);
     int t = teardown(&f);
     return r ? r : t;

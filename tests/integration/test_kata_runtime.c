@@ -433,3 +433,19 @@ TEST(unknown_section_only_warns)
     ASSERT_TRUE(strstr(r->err, want));
     return 0;
 }
+
+/* env lists the config.d drop-ins it merged; a bad one names itself. */
+TEST(env_shows_dropins)
+{
+    struct result *r = RUN(NULL, "--config", data("dropin/configuration.toml"), "env", "--json");
+    ASSERT_EQ(r->status, 0);
+    ASSERT_TRUE(strstr(r->out, "\"DropIns\": [\n"));
+    ASSERT_TRUE(strstr(r->out, "/dropin/config.d/10-resources.toml\",\n"));
+    ASSERT_TRUE(strstr(r->out, "/dropin/config.d/20-debug.toml\"\n"));
+    ASSERT_TRUE(strstr(r->out, "\"Debug\": true"));
+    r = RUN(NULL, "--config", data("dropin-bad/configuration.toml"), "env");
+    ASSERT_EQ(r->status, 1);
+    ASSERT_TRUE(strstr(r->err, "/dropin-bad/config.d/50-bad.toml:4: [hypervisor.qemu] "
+                               "default_memory: expected an integer"));
+    return 0;
+}

@@ -35,7 +35,8 @@ static char shim_bin[PATH_MAX], kata_toml[PATH_MAX];
 
 /* Container ids carry the test's pid: /run/vc/vm/<id> and the shared
  * folder are host-global, and another run may be going on. */
-static const char *const bases[] = {"c1", "c-exit", "c-big", "d1", "pod1-c", "pod1", "dead1", "r1"};
+static const char *const bases[] = {"c1",   "c-exit", "c-big", "d1", "pod1-c",
+                                    "pod1", "pod2-c", "pod2",  "dead1", "r1"};
 #define ID(var, base)                                                                              \
     char var[64];                                                                                  \
     snprintf(var, sizeof(var), "%s-%d", base, (int)getpid())
@@ -269,17 +270,25 @@ static int count_shims(void)
     return ch_count_processes_with(shim_bin, ctd.sock);
 }
 
+/* The shim daemons serving sandbox `id` (started as "-id <id> -address
+ * <sock>"). Counted by id, not against a count taken before: the shim of
+ * an earlier test may still be on its way out. */
+static int count_shims_of(const char *id)
+{
+    char needle[PATH_MAX + 96];
+    snprintf(needle, sizeof(needle), "-id %s -address %s", id, ctd.sock);
+    return ch_count_processes_with(shim_bin, needle);
+}
+
 TEST(pod_containers_share_one_shim)
 {
     _cleanup_(ch_result_done) struct ch_result res = {.exit_code = -1};
-    int before;
 
     SETUP();
     ID(podc, "pod1-c");
     ID(pod1, "pod1");
     char podann[128];
     snprintf(podann, sizeof(podann), "io.kubernetes.cri.sandbox-id=%s", pod1);
-    before = count_shims();
     CTR(&res, RUN_ARGS, "-d", "--annotation", "io.kubernetes.cri.container-type=sandbox",
         "--annotation", podann, IMG, pod1, "sleep", "300");
     ASSERT_EQ(res.exit_code, 0);
@@ -289,7 +298,8 @@ TEST(pod_containers_share_one_shim)
     show("pod container", &res);
     ASSERT_EQ(res.exit_code, 0);
     ch_result_done(&res);
-    ASSERT_EQ(count_shims(), before + 1);
+    ASSERT_EQ(count_shims_of(pod1), 1);
+    ASSERT_EQ(count_shims_of(podc), 0);
     CTR(&res, "task", "exec", "--exec-id", "x", podc, "echo", "in-pod");
     ASSERT_STREQ(res.output, "in-pod\n");
     ch_result_done(&res);
@@ -302,7 +312,7 @@ TEST(pod_containers_share_one_shim)
     ch_result_done(&res);
     CTR(&res, "container", "rm", podc);
     ch_result_done(&res);
-    ASSERT_EQ(count_shims(), before + 1);
+    ASSERT_EQ(count_shims_of(pod1), 1);
     CTR(&res, "task", "exec", "--exec-id", "y", pod1, "echo", "still-here");
     ASSERT_STREQ(res.output, "still-here\n");
     ch_result_done(&res);
@@ -314,6 +324,82 @@ TEST(pod_containers_share_one_shim)
     ch_result_done(&res);
     CTR(&res, "container", "rm", pod1);
     ch_result_done(&res);
+    for (int i = 0; i < 100 && count_shims_of(pod1) > 0; i++)
+        usleep(50000);
+    ASSERT_EQ(count_shims_of(pod1), 0);
+    return 0;
+}
+
+/* Does `ctr task ls` output show task id with this status? */
+static bool task_line_says(const char *out, const char *id, const char *status)
+{
+    size_t n = strlen(id);
+
+    for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        const char *end = strchr(l, '\n'), *st = strstr(l, status);
+        if (strncmp(l, id, n) == 0 && l[n] == ' ' && st && (!end || st < end))
+            return true;
+    }
+    return false;
+}
+
+/* `ctr task rm` until it succeeds (the exit is reported asynchronously). */
+static int task_rm(const char *id)
+{
+    _cleanup_(ch_result_done) struct ch_result res = {.exit_code = -1};
+
+    for (int i = 0; i < 50; i++) {
+        ch_result_done(&res);
+        CTR(&res, "task", "rm", id);
+        if (res.exit_code == 0)
+            return 0;
+        usleep(100000);
+    }
+    show("task rm", &res);
+    return -1;
+}
+
+/* The sandbox container deleted while the pod's other container still
+ * runs (out of CRI's order): the VM stops, the other task ends (255), and
+ * its delete lets the shim go. */
+TEST(pod_ends_when_its_sandbox_container_is_deleted)
+{
+    _cleanup_(ch_result_done) struct ch_result res = {.exit_code = -1};
+    char podann[128];
+    bool stopped = false;
+    int before;
+
+    SETUP();
+    ID(podc, "pod2-c");
+    ID(pod, "pod2");
+    snprintf(podann, sizeof(podann), "io.kubernetes.cri.sandbox-id=%s", pod);
+    before = count_shims();
+    CTR(&res, RUN_ARGS, "-d", "--annotation", "io.kubernetes.cri.container-type=sandbox",
+        "--annotation", podann, IMG, pod, "sleep", "300");
+    ASSERT_EQ(res.exit_code, 0);
+    ch_result_done(&res);
+    CTR(&res, RUN_ARGS, "-d", "--annotation", "io.kubernetes.cri.container-type=container",
+        "--annotation", podann, IMG, podc, "sleep", "300");
+    ASSERT_EQ(res.exit_code, 0);
+    ch_result_done(&res);
+    ASSERT_EQ(count_shims(), before + 1);
+    CTR(&res, "task", "kill", "-s", "KILL", pod);
+    ch_result_done(&res);
+    ASSERT_OK(task_rm(pod));
+    for (int i = 0; i < 100 && !stopped; i++) {
+        ch_result_done(&res);
+        CTR(&res, "task", "ls");
+        stopped = task_line_says(res.output, podc, "STOPPED");
+        if (!stopped)
+            usleep(100000);
+    }
+    show("task ls after the sandbox container's delete", &res);
+    ASSERT_TRUE(stopped);
+    ch_result_done(&res);
+    ASSERT_EQ(count_shims(), before + 1); /* serving the pod container's delete */
+    ASSERT_OK(task_rm(podc));
+    CTR(&res, "container", "rm", podc, pod);
+    ASSERT_EQ(res.exit_code, 0);
     for (int i = 0; i < 100 && count_shims() > before; i++)
         usleep(50000);
     ASSERT_EQ(count_shims(), before);

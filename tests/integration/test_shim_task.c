@@ -132,9 +132,9 @@ static void make_bundle(const char *id, char *bundle, size_t size)
     snprintf(path, sizeof(path), "%s/config.json", bundle);
     f = fopen(path, "w");
     fputs("{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"
-          "\"root\":{\"path\":\"rootfs\"},\"hooks\":{\"prestart\":[{\"path\":\"/bin/x\"}]},"
+          "\"root\":{\"path\":\"rootfs\"},\"hooks\":{\"prestart\":[{\"path\":\"/bin/true\"}]},"
           "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\",\"path\":"
-          "\"/proc/1/ns/net\"}]}}",
+          "\"/proc/self/ns/net\"}]}}",
           f);
     fclose(f);
 }
@@ -466,5 +466,152 @@ TEST(config_errors_and_annotations_reach_create)
     ASSERT_TRUE(strstr(msg, "io.katacontainers.config.hypervisor.default_memory") != NULL);
     ASSERT_TRUE(settle(&v));
     ASSERT_EQ(container_count(&v.shim), 0);
+    return 0;
+}
+
+static int exec_req(struct env *v, const char *id, const char *exec_id)
+{
+    Containerd__Task__V2__ExecProcessRequest xq = CONTAINERD__TASK__V2__EXEC_PROCESS_REQUEST__INIT;
+    Google__Protobuf__Any spec = GOOGLE__PROTOBUF__ANY__INIT;
+    static const char proc_json[] = "{\"args\":[\"sleep\",\"9\"],\"cwd\":\"/\"}";
+
+    spec.type_url = (char *)"types.containerd.io/opencontainers/runtime-spec/1/Process";
+    spec.value.data = (uint8_t *)proc_json;
+    spec.value.len = sizeof(proc_json) - 1;
+    xq.id = (char *)id;
+    xq.exec_id = (char *)exec_id;
+    xq.spec = &spec;
+    return call(v, "Exec", &xq.base, &google__protobuf__empty__descriptor, NULL);
+}
+
+/* containerd's exec ids are checked (its identifier rule) and never reach
+ * the agent: an exec named like its container must not address the
+ * container's init process there, and a reused id is a new process. */
+TEST(exec_ids_are_checked_and_mapped)
+{
+    ENV(v, .exit_at_start = -1);
+    const char *c = sid(6);
+    char longid[80];
+    uint32_t ex = 0;
+    int st = -1;
+
+    memset(longid, 'a', 77);
+    longid[77] = '\0';
+    ASSERT_EQ(create(&v, c, NULL), 0);
+    ASSERT_EQ(start(&v, c, ""), 0);
+    ASSERT_EQ(exec_req(&v, c, "bad id\n"), TTRPC_INVALID_ARGUMENT);
+    ASSERT_EQ(exec_req(&v, c, "a..b"), TTRPC_INVALID_ARGUMENT);
+    ASSERT_EQ(exec_req(&v, c, "-a"), TTRPC_INVALID_ARGUMENT);
+    ASSERT_EQ(exec_req(&v, c, ""), TTRPC_INVALID_ARGUMENT);
+    ASSERT_EQ(exec_req(&v, c, longid), TTRPC_INVALID_ARGUMENT);
+    ASSERT_EQ(exec_req(&v, c, "x.y-z_1"), 0);
+    longid[76] = '\0';
+    ASSERT_EQ(exec_req(&v, c, longid), 0); /* 76 bytes: containerd's limit */
+    ASSERT_EQ(exec_req(&v, c, longid), TTRPC_ALREADY_EXISTS);
+    ASSERT_EQ(fake_agent_calls(v.fa, "ExecProcess"), 0); /* only Start sends it */
+
+    /* Named like the container: signalling it leaves the init running. */
+    ASSERT_EQ(exec_req(&v, c, c), 0);
+    ASSERT_EQ(start(&v, c, c), 0);
+    ASSERT_EQ(kill_task(&v, c, c, SIGTERM), 0);
+    ASSERT_EQ(wait_sync(&v, c, c, &ex), 0);
+    ASSERT_EQ(ex, 128 + SIGTERM);
+    ASSERT_EQ(state(&v, c, "", &st, &ex), 0);
+    ASSERT_EQ(st, 2); /* RUNNING */
+
+    /* Deleted, then the same id again: a new process in the agent. */
+    ASSERT_EQ(delete_task(&v, c, c, &ex), 0);
+    ASSERT_EQ(exec_req(&v, c, c), 0);
+    ASSERT_EQ(start(&v, c, c), 0);
+    ASSERT_EQ(state(&v, c, c, &st, &ex), 0);
+    ASSERT_EQ(st, 2); /* RUNNING, not the finished first one */
+    ASSERT_EQ(kill_task(&v, c, c, SIGKILL), 0);
+    ASSERT_EQ(wait_sync(&v, c, c, &ex), 0);
+    ASSERT_EQ(ex, 137);
+    ASSERT_EQ(fake_agent_calls(v.fa, "ExecProcess"), 2);
+
+    ASSERT_EQ(kill_task(&v, c, "", SIGKILL), 0);
+    ASSERT_EQ(wait_sync(&v, c, "", &ex), 0);
+    ASSERT_EQ(ex, 137);
+    ASSERT_EQ(delete_task(&v, c, "", NULL), 0);
+    ASSERT_TRUE(settle(&v));
+    return 0;
+}
+
+/* Kata's rule: guest pids are not visible on the host, so Pids lists one
+ * process, the VMM (here the test process, standing in for it), the same
+ * pid Create and Start answered. */
+TEST(pids_lists_the_vmm)
+{
+    ENV(v, .exit_at_start = -1);
+    Containerd__Task__V2__PidsRequest q = CONTAINERD__TASK__V2__PIDS_REQUEST__INIT;
+    Containerd__Task__V2__PidsResponse *r = NULL;
+    uint32_t pid = 0, ex = 0;
+
+    ASSERT_EQ(create(&v, sid(7), &pid), 0);
+    ASSERT_EQ(pid, (uint32_t)getpid());
+    ASSERT_EQ(start(&v, sid(7), ""), 0);
+    q.id = (char *)sid(7);
+    ASSERT_EQ(call(&v, "Pids", &q.base, &containerd__task__v2__pids_response__descriptor,
+                   (ProtobufCMessage **)&r),
+              0);
+    ASSERT_TRUE(r != NULL);
+    ASSERT_EQ(r->n_processes, 1);
+    ASSERT_EQ(r->processes[0]->pid, pid);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    q.id = (char *)"nope";
+    ASSERT_EQ(call(&v, "Pids", &q.base, &containerd__task__v2__pids_response__descriptor, NULL),
+              TTRPC_NOT_FOUND);
+    ASSERT_EQ(kill_task(&v, sid(7), "", SIGKILL), 0);
+    ASSERT_EQ(wait_sync(&v, sid(7), "", &ex), 0);
+    ASSERT_EQ(delete_task(&v, sid(7), "", NULL), 0);
+    ASSERT_TRUE(settle(&v));
+    return 0;
+}
+
+/* A pod whose sandbox container is deleted before its other container:
+ * the VM stops then (Kata stops it with the sandbox container), the other
+ * container's process ends with 255 (Wait answers), and its Delete, which
+ * no longer needs the agent, removes the sandbox's last traces. */
+TEST(deleting_the_sandbox_container_stops_the_pod)
+{
+    ENV(v, .exit_at_start = -1);
+    const char *pod = sid(8);
+    char app[64], ann[512], msg[512];
+    uint32_t ex = 0;
+    int st = -1;
+
+    snprintf(app, sizeof(app), "%s-app", pod);
+    snprintf(ann, sizeof(ann),
+             "\"io.kubernetes.cri.container-type\":\"sandbox\",\"io.kubernetes.cri.sandbox-id\":"
+             "\"%s\"",
+             pod);
+    ASSERT_EQ(create_annotated(&v, pod, ann, msg, sizeof(msg)), 0);
+    ASSERT_EQ(start(&v, pod, ""), 0);
+    snprintf(ann, sizeof(ann),
+             "\"io.kubernetes.cri.container-type\":\"container\",\"io.kubernetes.cri.sandbox-id\":"
+             "\"%s\"",
+             pod);
+    ASSERT_EQ(create_annotated(&v, app, ann, msg, sizeof(msg)), 0);
+    ASSERT_EQ(start(&v, app, ""), 0);
+    ASSERT_EQ(container_count(&v.shim), 2);
+
+    ASSERT_EQ(kill_task(&v, pod, "", SIGKILL), 0);
+    ASSERT_EQ(wait_sync(&v, pod, "", &ex), 0);
+    ASSERT_EQ(ex, 137);
+    ASSERT_EQ(state(&v, app, "", &st, &ex), 0);
+    ASSERT_EQ(st, 2); /* the pod lives while its sandbox container exists */
+    ASSERT_EQ(delete_task(&v, pod, "", NULL), 0);
+    ASSERT_EQ(wait_sync(&v, app, "", &ex), 0);
+    ASSERT_EQ(ex, 255);
+    ASSERT_EQ(state(&v, app, "", &st, &ex), 0);
+    ASSERT_EQ(st, 3); /* STOPPED */
+    ASSERT_TRUE(v.shim.sandbox != NULL); /* kept for the app's Delete */
+    ASSERT_EQ(delete_task(&v, app, "", &ex), 0);
+    ASSERT_EQ(ex, 255);
+    ASSERT_TRUE(settle(&v));
+    ASSERT_TRUE(sandbox_dir_gone(pod));
+    ASSERT_EQ(container_count(&v.shim), 0);
+    ASSERT_EQ(fake_agent_calls(v.fa, "RemoveContainer"), 1); /* only while the VM ran */
     return 0;
 }

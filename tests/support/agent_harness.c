@@ -1,5 +1,6 @@
 /* Stand-alone agent test support (see tests/support/agent_harness.h). */
 #include <errno.h>
+#include <glob.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -327,6 +328,22 @@ void agent_harness_spec_deny(struct agent_harness_spec *s, const char *syscall)
     s->seccomp.n_syscalls = 1;
     s->seccomp.syscalls = s->syscalls;
     s->linux_.seccomp = &s->seccomp;
+}
+
+int agent_harness_count_cgroups(void)
+{
+    char pattern[128];
+    snprintf(pattern, sizeof(pattern), "/sys/fs/cgroup/*/kata-agent-test-%d-*", (int)getpid());
+    glob_t g;
+    int n = 0;
+    if (glob(pattern, GLOB_ONLYDIR | GLOB_NOSORT, NULL, &g) == 0)
+        n = (int)g.gl_pathc;
+    globfree(&g);
+    snprintf(pattern, sizeof(pattern), "/sys/fs/cgroup/kata-agent-test-%d-*", (int)getpid());
+    if (glob(pattern, GLOB_ONLYDIR | GLOB_NOSORT, NULL, &g) == 0)
+        n += (int)g.gl_pathc;
+    globfree(&g);
+    return n;
 }
 
 int agent_harness_count_mounts(const char *needle)

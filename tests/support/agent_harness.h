@@ -80,4 +80,7 @@ void agent_harness_spec_deny(struct agent_harness_spec *s, const char *syscall);
 /* Counts: mounts in /proc/self/mountinfo whose mount point contains
  * `needle`, open fds of pid. */
 int agent_harness_count_mounts(const char *needle);
+/* Cgroup directories this test process's specs made (kata-agent-test-<pid>-*)
+ * that still exist in any hierarchy under /sys/fs/cgroup. */
+int agent_harness_count_cgroups(void);
 int agent_harness_count_fds(pid_t pid);

@@ -1,8 +1,8 @@
 /* Test support for the shim tests: running programs the way containerd runs
  * a shim (working directory, combined stdout+stderr read until EOF, exit
  * code), and a private containerd 1.6 (own root, state, sockets and opt
- * path under a scratch directory, CRI and other unneeded plugins disabled;
- * docs/facts containerd-recipes.md §2) whose PATH starts with build/bin, so
+ * path under a scratch directory, unneeded plugins disabled, CRI only on
+ * request; docs/facts containerd-recipes.md §2) whose PATH starts with build/bin, so
  * that `--runtime io.containerd.kata.v2` finds our shim. Everything started
  * here is tracked by pid(fd) and stopped by ch_stop()/ch_*_free(). Functions
  * return 0 or a negative errno. Test-only code: it may block. */
@@ -35,6 +35,7 @@ char *ch_bin_dir(void);
 /* A private containerd. */
 struct ch_containerd {
     char *dir, *sock, *ttrpc_sock, *log, *config, *path_env;
+    char *cri_config;   /* TOML appended to config.toml; NULL: CRI disabled */
     char *containerd_bin, *ctr_bin;
     pid_t pid;
     int pidfd;
@@ -42,6 +43,26 @@ struct ch_containerd {
 
 /* Starts containerd in <parent>/<name>, waits for "successfully booted". */
 int ch_containerd_start(struct ch_containerd *c, const char *parent, const char *name);
+/* containerd's CRI plugin, served on the same gRPC socket (c->sock). The
+ * runtime table comes from a shipped snippet (runtime_snippet, e.g.
+ * packaging/containerd/containerd-kata.toml) copied verbatim except for its
+ * `version` line and its ConfigPath value, which becomes kata_config; so a
+ * test exercises the file users install. Pod network namespaces are kept
+ * under the state dir; CNI uses cni_bin_dir and cni_conf_dir. */
+struct ch_cri_options {
+    const char *runtime_snippet;
+    const char *kata_config;
+    const char *sandbox_image;  /* must be imported into namespace k8s.io */
+    const char *cni_bin_dir;
+    const char *cni_conf_dir;
+};
+
+/* ch_containerd_start with the CRI plugin enabled. -EINVAL (with a message
+ * printed) when the snippet lacks runtime_type or ConfigPath. On failure
+ * *c still needs ch_containerd_free. */
+int ch_containerd_start_cri(struct ch_containerd *c, const char *parent, const char *name,
+                            const struct ch_cri_options *o);
+
 /* ch_containerd_start, then `ctr image import <tar>` (the offline busybox
  * image from busybox_image_build()). -ENOENT: containerd or ctr is not
  * installed. On any failure *c is already stopped and freed (the import's

@@ -2,6 +2,7 @@
  * constrainGRPCSpec): root path, namespaces, cgroupsPath, and host bind
  * mounts shared with the guest or dropped (agent_spec_share_binds). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -88,5 +89,74 @@ TEST(share_failure_keeps_the_spec_whole)
     ASSERT_EQ(agent_spec_share_binds(s, failing_share, NULL), -EIO);
     ASSERT_EQ(s->spec->n_mounts, 4);
     agent_spec_free(s);
+    return 0;
+}
+
+/* CRI: a container joining the pod's UTS namespace (a host path the guest
+ * cannot follow) loses its UTS namespace, so it shares the guest's, whose
+ * hostname CreateSandbox set from the sandbox container's spec; the
+ * sandbox container, with a UTS namespace of its own, keeps it and its
+ * hostname. HOSTNAME= in the environment changes nothing. */
+struct uts_view {
+    char hostname[128];   /* the spec's, after the rewrite */
+    char sandbox[128];    /* agent_spec_hostname() */
+    bool has_uts;
+    char uts_path[64];
+};
+
+static int uts_of(const char *uts, const char *hostname, const char *env, struct uts_view *v)
+{
+    char json[1024];
+    struct agent_spec *s = NULL;
+    struct err e = ERR_INIT;
+    int r;
+
+    snprintf(json, sizeof(json),
+             "{\"ociVersion\":\"1.0.2\",%s\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\","
+             "\"env\":[\"PATH=/bin\"%s]},\"root\":{\"path\":\"rootfs\"},"
+             "\"linux\":{\"namespaces\":[{\"type\":\"uts\"%s},{\"type\":\"mount\"}]}}",
+             hostname, env, uts);
+    r = agent_spec_parse(json, strlen(json), "c1", "/r", &s, &e);
+    if (r < 0)
+        return r;
+    memset(v, 0, sizeof(*v));
+    snprintf(v->hostname, sizeof(v->hostname), "%s", s->spec->hostname ? s->spec->hostname : "");
+    r = agent_spec_hostname(s, v->sandbox, sizeof(v->sandbox), &e);
+    for (size_t i = 0; i < s->spec->linux_->n_namespaces; i++) {
+        const Grpc__LinuxNamespace *ns = s->spec->linux_->namespaces[i];
+        if (strcmp(ns->type, "uts") == 0) {
+            v->has_uts = true;
+            snprintf(v->uts_path, sizeof(v->uts_path), "%s", ns->path ? ns->path : "");
+        }
+    }
+    agent_spec_free(s);
+    return r;
+}
+
+TEST(pod_containers_share_the_guest_uts_namespace)
+{
+    struct uts_view v;
+
+    /* A pod container: joins the pod's UTS namespace by a host path. */
+    ASSERT_OK(uts_of(",\"path\":\"/proc/42/ns/uts\"", "\"hostname\":\"pod-a\",",
+                     ",\"HOSTNAME=pod-a\"", &v));
+    ASSERT_TRUE(!v.has_uts);
+    ASSERT_STREQ(v.sandbox, "pod-a");
+    /* No hostname and HOSTNAME= only: nothing is made up from it. */
+    ASSERT_OK(uts_of(",\"path\":\"/proc/42/ns/uts\"", "", ",\"HOSTNAME=pod-a\"", &v));
+    ASSERT_TRUE(!v.has_uts);
+    ASSERT_STREQ(v.hostname, "");
+    ASSERT_STREQ(v.sandbox, "");
+    /* The sandbox container (or plain ctr run): a UTS namespace of its own. */
+    ASSERT_OK(uts_of("", "\"hostname\":\"pod-a\",", ",\"HOSTNAME=other\"", &v));
+    ASSERT_TRUE(v.has_uts);
+    ASSERT_STREQ(v.uts_path, "");
+    ASSERT_STREQ(v.hostname, "pod-a");
+    ASSERT_STREQ(v.sandbox, "pod-a");
+    /* Longer than a hostname may be: an error naming the field. */
+    ASSERT_EQ(uts_of("", "\"hostname\":\"0123456789012345678901234567890123456789"
+                         "0123456789012345678901234\",",
+                     "", &v),
+              -EINVAL);
     return 0;
 }

@@ -34,6 +34,8 @@ TEST(defaults_qemu)
     ASSERT_STREQ(c->hv.image, "");
     ASSERT_EQ(c->hv.machine_type, CFG_MACHINE_Q35);
     ASSERT_EQ(c->hv.accel, CFG_ACCEL_AUTO);
+    ASSERT_EQ(c->hv.tcg_tb_size, 16);
+    ASSERT_TRUE(!c->hv.reclaim_guest_freed_memory);
     ASSERT_STREQ(c->hv.kernel_params, "cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1");
     ASSERT_STREQ(c->hv.cpu_features, "pmu=off");
     ASSERT_EQ(c->hv.default_vcpus, 1);
@@ -207,6 +209,8 @@ static const struct bad_case {
      "t.toml:2: [hypervisor.qemu] default_memory: must be at least 64, got 32"},
     {"[hypervisor.qemu]\ndefault_bridges = 9\n",
      "t.toml:2: [hypervisor.qemu] default_bridges: must be at most 5, got 9"},
+    {"[hypervisor.qemu]\ntcg_tb_size = 0\n",
+     "t.toml:2: [hypervisor.qemu] tcg_tb_size: must be at least 1, got 0"},
     {"[hypervisor.qemu]\nshared_fs = \"nfs\"\n",
      "t.toml:2: [hypervisor.qemu] shared_fs: unknown value \"nfs\" (expected \"virtio-fs\", "
      "\"virtio-fs-nydus\", \"virtio-9p\", \"none\")"},

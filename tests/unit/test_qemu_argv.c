@@ -119,6 +119,7 @@ TEST(q35_kvm_vsock_virtiofs)
     /* The production path: KVM and vhost-vsock with the fd we claimed the CID on. */
     struct hv_config cfg = base_config();
     cfg.vcpus = 2;
+    cfg.tcg_tb_size_mib = 8; /* a TCG knob: no trace in a KVM command line */
     struct qemu_argv_choices ch = base_choices();
     ch.accel = HV_ACCEL_KVM;
     ch.transport = HV_TRANSPORT_VSOCK;
@@ -150,6 +151,8 @@ TEST(pc_tcg_serial_9p_debug)
     cfg.debug = true;
     cfg.kernel_params = "agent.hotplug_timeout=5 systemd.unified_cgroup_hierarchy=1";
     cfg.cpu_model = "max,pmu=off";
+    cfg.tcg_tb_size_mib = 64;
+    cfg.free_page_reporting = true;
     struct qemu_argv_choices ch = base_choices();
     return check_golden("pc-tcg-serial-9p-debug", &cfg, &ch);
 }
@@ -160,6 +163,7 @@ TEST(microvm_tcg_serial)
     cfg.machine_type = "microvm";
     cfg.max_memory_mib = 0;
     cfg.shared_fs = HV_SHARED_FS_VIRTIO_FS;
+    cfg.free_page_reporting = true; /* virtio-mmio flavour of the balloon */
     struct qemu_argv_choices ch = base_choices();
     return check_golden("microvm-tcg-serial-virtiofs", &cfg, &ch);
 }
@@ -219,6 +223,9 @@ TEST(config_errors_name_the_key)
     cfg = base_config();
     cfg.pcie_root_ports = 100;
     ASSERT_EQ(expect_error(&cfg, &ch, "pcie_root_port"), 0);
+    cfg = base_config();
+    cfg.tcg_tb_size_mib = 5000;
+    ASSERT_EQ(expect_error(&cfg, &ch, "tcg_tb_size 5000"), 0);
     cfg = base_config();
     struct qemu_argv_choices bad = ch;
     bad.transport = HV_TRANSPORT_VSOCK;

@@ -1,0 +1,279 @@
+/* What the containers of one pod share, with the stand-alone kata-agent on
+ * this host (no VM): the hostname (a container whose spec joins a UTS
+ * namespace by path shares the sandbox's, which CreateSandbox named, and
+ * sees another's sethostname) and terminals that `tty` can name inside the
+ * container, for exec as for the init (the pty comes from the container's
+ * own devpts, as with runc). Needs root and busybox-static; skips
+ * otherwise. */
+#include <errno.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "google/protobuf/empty.pb-c.h"
+#include "kata/agent.pb-c.h"
+#include "lib/ttrpc/ttrpc.h"
+#include "tests/harness/harness.h"
+#include "tests/support/agent_harness.h"
+
+#define EMPTY &google__protobuf__empty__descriptor
+#define ELEMENTS_OF_CAPS (sizeof(((struct agent_harness_spec *)0)->cap_list) / sizeof(char *))
+
+struct fixture {
+    struct agent_harness h;
+    char bundle[300];
+};
+
+static int setup(struct fixture *f)
+{
+    char why[256] = "";
+    int r = agent_harness_start(&f->h);
+    if (r == -ENOENT)
+        return test_skip("%s", f->h.why);
+    if (r < 0)
+        return r;
+    snprintf(f->bundle, sizeof(f->bundle), "%s/bundle", f->h.dir);
+    if (agent_harness_bundle(f->bundle, why, sizeof(why)) < 0) {
+        agent_harness_stop(&f->h);
+        return test_skip("%s", why);
+    }
+    return 0;
+}
+
+static int cid_call(struct fixture *f, const char *method, const char *cid)
+{
+    Grpc__StartContainerRequest req = GRPC__START_CONTAINER_REQUEST__INIT;
+    const char *msg = NULL;
+    req.container_id = (char *)cid;
+    int code = agent_harness_call(&f->h, method, &req.base, EMPTY, NULL, &msg);
+    if (code != 0)
+        printf("#   %s %s: %d %s\n", method, cid, code, msg ? msg : "");
+    return code;
+}
+
+static int create(struct fixture *f, struct agent_harness_spec *s, const char *cid)
+{
+    Grpc__CreateContainerRequest req = GRPC__CREATE_CONTAINER_REQUEST__INIT;
+    const char *msg = NULL;
+    req.container_id = (char *)cid;
+    req.exec_id = (char *)cid;
+    req.oci = &s->spec;
+    int code = agent_harness_call(&f->h, "CreateContainer", &req.base, EMPTY, NULL, &msg);
+    if (code != 0)
+        printf("#   CreateContainer %s: %d %s\n", cid, code, msg ? msg : "");
+    return code;
+}
+
+static int remove_ctr(struct fixture *f, const char *cid)
+{
+    Grpc__RemoveContainerRequest req = GRPC__REMOVE_CONTAINER_REQUEST__INIT;
+    req.container_id = (char *)cid;
+    req.timeout = 10;
+    return agent_harness_call(&f->h, "RemoveContainer", &req.base, EMPTY, NULL, NULL);
+}
+
+/* A process's stdout (the pty, for a terminal) until EOF. */
+static int read_out(struct fixture *f, const char *cid, const char *eid, char *buf, size_t size)
+{
+    size_t off = 0;
+    for (;;) {
+        Grpc__ReadStreamRequest req = GRPC__READ_STREAM_REQUEST__INIT;
+        ProtobufCMessage *resp = NULL;
+        req.container_id = (char *)cid;
+        req.exec_id = (char *)eid;
+        req.len = 32768;
+        int code = agent_harness_call(&f->h, "ReadStdout", &req.base,
+                                      &grpc__read_stream_response__descriptor, &resp, NULL);
+        if (code != 0)
+            return -code;
+        Grpc__ReadStreamResponse *r = (Grpc__ReadStreamResponse *)resp;
+        size_t n = r->data.len;
+        if (n && off + n < size) {
+            memcpy(buf + off, r->data.data, n);
+            off += n;
+        }
+        protobuf_c_message_free_unpacked(resp, NULL);
+        if (n == 0)
+            break;
+    }
+    buf[off] = '\0';
+    return (int)off;
+}
+
+static int wait_proc(struct fixture *f, const char *cid, const char *eid)
+{
+    Grpc__WaitProcessRequest req = GRPC__WAIT_PROCESS_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    req.container_id = (char *)cid;
+    req.exec_id = (char *)eid;
+    if (agent_harness_call(&f->h, "WaitProcess", &req.base,
+                           &grpc__wait_process_response__descriptor, &resp, NULL) != 0)
+        return -1;
+    int st = ((Grpc__WaitProcessResponse *)resp)->status;
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return st;
+}
+
+/* Creates, starts and reads a container to its end; returns its status. */
+static int run(struct fixture *f, struct agent_harness_spec *s, const char *cid, char *out,
+               size_t size)
+{
+    if (create(f, s, cid) != 0 || cid_call(f, "StartContainer", cid) != 0 ||
+        read_out(f, cid, cid, out, size) < 0)
+        return -1;
+    int st = wait_proc(f, cid, cid);
+    printf("#   %s: status %d, output \"%s\"\n", cid, st, out);
+    return remove_ctr(f, cid) == 0 ? st : -1;
+}
+
+/* Points the spec's UTS namespace at a path, as CRI does for the pod's. */
+static void join_uts(struct agent_harness_spec *s, const char *path)
+{
+    for (size_t i = 0; i < s->linux_.n_namespaces; i++)
+        if (strcmp(s->ns[i].type, "uts") == 0)
+            s->ns[i].path = (char *)path;
+}
+
+/* sethostname() needs CAP_SYS_ADMIN, as in any container. */
+static void privileged(struct agent_harness_spec *s)
+{
+    size_t n = s->caps.n_bounding;
+    if (n < ELEMENTS_OF_CAPS) {
+        s->cap_list[n] = (char *)"CAP_SYS_ADMIN";
+        s->caps.n_bounding = s->caps.n_effective = s->caps.n_permitted = n + 1;
+    }
+}
+
+/* Runs in UTS namespace of its own (the agent it starts inherits it), so
+ * that CreateSandbox may name it as the guest's. */
+TEST(uts_path_shares_the_sandbox_hostname)
+{
+    if (geteuid() != 0)
+        return test_skip("needs root");
+    if (unshare(CLONE_NEWUTS) < 0)
+        return test_skip("cannot unshare a UTS namespace: %s", strerror(errno));
+    setenv("KATA_AGENT_PRIVATE_NAMESPACES", "uts", 1);
+    struct fixture f;
+    int r = setup(&f);
+    if (r)
+        return r;
+
+    Grpc__CreateSandboxRequest sreq = GRPC__CREATE_SANDBOX_REQUEST__INIT;
+    const char *msg = NULL;
+    sreq.sandbox_id = (char *)"podsbx";
+    sreq.hostname = (char *)"the-pod";
+    int code = agent_harness_call(&f.h, "CreateSandbox", &sreq.base, EMPTY, NULL, &msg);
+    if (code)
+        printf("#   CreateSandbox: %s\n", msg);
+    ASSERT_EQ(code, 0);
+    char host[128] = "";
+    ASSERT_OK(gethostname(host, sizeof(host)));
+    ASSERT_STREQ(host, "the-pod");
+
+    /* Two pod containers: the first renames the pod, the second sees it.
+     * Their specs name a hostname of their own, which a shared namespace
+     * must not apply. */
+    char out[512];
+    const char *a_args[] = {"sh", "-c", "hostname; hostname renamed-by-a", NULL};
+    struct agent_harness_spec a;
+    agent_harness_spec_init(&a, f.bundle, a_args);
+    join_uts(&a, "/proc/4242/ns/uts"); /* a host path: meaningless in a guest */
+    privileged(&a);
+    ASSERT_EQ(run(&f, &a, "pod-a", out, sizeof(out)), 0);
+    ASSERT_STREQ(out, "the-pod\n");
+    const char *b_args[] = {"hostname", NULL};
+    struct agent_harness_spec b;
+    agent_harness_spec_init(&b, f.bundle, b_args);
+    join_uts(&b, "/proc/4242/ns/uts");
+    ASSERT_EQ(run(&f, &b, "pod-b", out, sizeof(out)), 0);
+    ASSERT_STREQ(out, "renamed-by-a\n");
+    ASSERT_OK(gethostname(host, sizeof(host)));
+    ASSERT_STREQ(host, "renamed-by-a");
+
+    /* Without a path: a UTS namespace of its own, with the spec's name,
+     * whose changes stay inside. */
+    const char *c_args[] = {"sh", "-c", "hostname; hostname private-c", NULL};
+    struct agent_harness_spec c;
+    agent_harness_spec_init(&c, f.bundle, c_args);
+    privileged(&c);
+    ASSERT_EQ(run(&f, &c, "own-c", out, sizeof(out)), 0);
+    ASSERT_STREQ(out, "agenttest\n");
+    ASSERT_OK(gethostname(host, sizeof(host)));
+    ASSERT_STREQ(host, "renamed-by-a");
+
+    Grpc__DestroySandboxRequest dreq = GRPC__DESTROY_SANDBOX_REQUEST__INIT;
+    ASSERT_EQ(agent_harness_call(&f.h, "DestroySandbox", &dreq.base, EMPTY, NULL, NULL), 0);
+    ASSERT_EQ(agent_harness_count_mounts(f.h.dir), 0);
+    return agent_harness_stop(&f.h) != 0;
+}
+
+static int exec_tty(struct fixture *f, const char *cid, const char *eid, const char *const *args,
+                    unsigned rows, unsigned cols)
+{
+    struct agent_harness_spec s;
+    agent_harness_spec_init(&s, f->bundle, args);
+    s.process.terminal = true;
+    Grpc__Box box = GRPC__BOX__INIT;
+    if (rows) {
+        box.height = rows;
+        box.width = cols;
+        s.process.consolesize = &box;
+    }
+    Grpc__ExecProcessRequest req = GRPC__EXEC_PROCESS_REQUEST__INIT;
+    const char *msg = NULL;
+    req.container_id = (char *)cid;
+    req.exec_id = (char *)eid;
+    req.process = &s.process;
+    int code = agent_harness_call(&f->h, "ExecProcess", &req.base, EMPTY, NULL, &msg);
+    if (code != 0)
+        printf("#   ExecProcess %s: %d %s\n", eid, code, msg ? msg : "");
+    return code;
+}
+
+TEST(exec_and_init_terminals_are_the_containers_pts)
+{
+    struct fixture f;
+    int r = setup(&f);
+    if (r)
+        return r;
+    char out[512];
+
+    /* The init on a terminal: its pty is the container's first. */
+    const char *init_args[] = {"sh", "-c", "tty; ls -1 /dev/pts", NULL};
+    struct agent_harness_spec s;
+    agent_harness_spec_init(&s, f.bundle, init_args);
+    s.process.terminal = true;
+    ASSERT_EQ(run(&f, &s, "tty-init", out, sizeof(out)), 0);
+    ASSERT_STREQ(out, "/dev/pts/0\r\n0\r\nptmx\r\n");
+
+    /* exec -t into a container whose init has no terminal. */
+    const char *sleeper[] = {"sleep", "60", NULL};
+    agent_harness_spec_init(&s, f.bundle, sleeper);
+    ASSERT_EQ(create(&f, &s, "tty-exec"), 0);
+    ASSERT_EQ(cid_call(&f, "StartContainer", "tty-exec"), 0);
+    const char *tty_args[] = {"sh", "-c", "tty", NULL};
+    ASSERT_EQ(exec_tty(&f, "tty-exec", "e1", tty_args, 0, 0), 0);
+    ASSERT_GE(read_out(&f, "tty-exec", "e1", out, sizeof(out)), 0);
+    ASSERT_EQ(wait_proc(&f, "tty-exec", "e1"), 0);
+    printf("#   exec tty: \"%s\"\n", out);
+    ASSERT_STREQ(out, "/dev/pts/0\r\n");
+    /* The size asked for at exec reaches the container's pty. */
+    const char *size_args[] = {"sh", "-c", "stty size", NULL};
+    ASSERT_EQ(exec_tty(&f, "tty-exec", "e2", size_args, 33, 99), 0);
+    ASSERT_GE(read_out(&f, "tty-exec", "e2", out, sizeof(out)), 0);
+    ASSERT_EQ(wait_proc(&f, "tty-exec", "e2"), 0);
+    ASSERT_STREQ(out, "33 99\r\n");
+
+    Grpc__SignalProcessRequest sig = GRPC__SIGNAL_PROCESS_REQUEST__INIT;
+    sig.container_id = (char *)"tty-exec";
+    sig.exec_id = (char *)"tty-exec";
+    sig.signal = 9;
+    ASSERT_EQ(agent_harness_call(&f.h, "SignalProcess", &sig.base, EMPTY, NULL, NULL), 0);
+    ASSERT_EQ(wait_proc(&f, "tty-exec", "tty-exec"), 128 + 9);
+    ASSERT_EQ(remove_ctr(&f, "tty-exec"), 0);
+    ASSERT_EQ(agent_harness_count_mounts(f.h.dir), 0);
+    return agent_harness_stop(&f.h) != 0;
+}
