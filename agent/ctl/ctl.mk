@@ -23,12 +23,13 @@ KATA_AGENT_CTL := $(O)/bin/kata-agent-ctl
 BINS += $(KATA_AGENT_CTL)
 
 # A host tool: connect --vm boots a VM through hypervisor/ (which needs
-# config/, json-c and libcurl), unlike the agent it talks to.
+# config/ and json-c; libcurl is opened at run time for Cloud Hypervisor),
+# unlike the agent it talks to.
 $(KATA_AGENT_CTL): $(CTL_OBJS) $(LIBHV) $(LIBCONFIG) $(LIBKATA) $(PROTOS_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(CTL_OBJS) $(LIBHV) $(LIBCONFIG) $(LIBKATA_LINK) \
-		$(JSONC_LIBS) $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
+		$(JSONC_LIBS)
 
 # The fuzz programs link lib/ without SYSTEM_LIBS.
 $(O)/tests/fuzz/replay_oci_spec_json $(O)/tests/fuzz/libfuzzer_oci_spec_json: \

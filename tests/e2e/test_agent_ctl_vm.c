@@ -7,17 +7,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "tests/harness/harness.h"
+#include "tests/support/agent_ctl_run.h"
 
 #define QEMU_BIN "/usr/bin/qemu-system-x86_64"
 #define VIRTIOFSD "/usr/lib/qemu/virtiofsd"
@@ -25,31 +23,18 @@
 
 static char ctl[PATH_MAX], marker[64];
 
-static const char *out_dir(void)
-{
-    const char *o = getenv("O");
-    return o && *o ? o : "build";
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Writes a [hypervisor.qemu] configuration for the built guest image;
  * 0, or a skip. kernel_params carries a marker that finds our QEMU. */
 static int qemu_config(char *path, size_t size)
 {
     char kernel_rel[PATH_MAX], initrd_rel[PATH_MAX], kernel[PATH_MAX], initrd[PATH_MAX];
-    snprintf(ctl, sizeof(ctl), "%s/bin/kata-agent-ctl", out_dir());
-    snprintf(kernel_rel, sizeof(kernel_rel), "%s/guest/vmlinuz.container", out_dir());
-    snprintf(initrd_rel, sizeof(initrd_rel), "%s/guest/kata-containers-initrd.img", out_dir());
+    snprintf(ctl, sizeof(ctl), "%s/bin/kata-agent-ctl", actl_out_dir());
+    snprintf(kernel_rel, sizeof(kernel_rel), "%s/guest/vmlinuz.container", actl_out_dir());
+    snprintf(initrd_rel, sizeof(initrd_rel), "%s/guest/kata-containers-initrd.img", actl_out_dir());
     if (access(QEMU_BIN, X_OK) < 0)
         return test_skip("%s not installed", QEMU_BIN);
     if (!realpath(kernel_rel, kernel) || !realpath(initrd_rel, initrd))
-        return test_skip("no guest image in %s/guest (make guest)", out_dir());
+        return test_skip("no guest image in %s/guest (make guest)", actl_out_dir());
     snprintf(marker, sizeof(marker), "agentctltest=%d", (int)getpid());
     bool vfs = access(VIRTIOFSD, X_OK) == 0;
     snprintf(path, size, "%s/qemu.toml", test_tmpdir());
@@ -71,74 +56,35 @@ static int qemu_config(char *path, size_t size)
     return 0;
 }
 
-/* Runs ctl with args (NULL-terminated) and its output in out; after
- * sigint_after (text on stdout), sends SIGINT. Returns the exit status
- * (128+N for a signal) or -1. */
+/* After sigint_after shows up in the output, SIGINT (once). */
+static void sigint_watch(pid_t pid, const char *out, void *userdata)
+{
+    const char **after = userdata;
+
+    if (*after && strstr(out, *after)) {
+        kill(pid, SIGINT);
+        *after = NULL;
+    }
+}
+
+/* Runs ctl with args (NULL-terminated) and its output in out (its tail if
+ * it overflows); after sigint_after (text on stdout), sends SIGINT.
+ * Returns the exit status (128+N for a signal) or -1. */
 static int run_ctl(const char *const *args, const char *sigint_after, char *out, size_t size)
 {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        dup2(p[1], STDOUT_FILENO);
-        dup2(p[1], STDERR_FILENO);
-        setenv("TMPDIR", test_tmpdir(), 1); /* where the tool goes if /run is not writable */
-        /* debug: the tool names its state folder, which must go */
-        const char *argv[32] = {ctl, "-l", "debug"};
-        for (size_t i = 0; args[i] && i < 28; i++)
-            argv[i + 3] = args[i];
-        execv(ctl, (char **)argv);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t used = 0;
-    bool sent = false;
-    long long deadline = now_ms() + RUN_TIMEOUT_MS;
-    for (;;) {
-        struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-        int left = (int)(deadline - now_ms());
-        if (left <= 0 || poll(&pfd, 1, left) <= 0) {
-            kill(pid, SIGKILL);
-            break;
-        }
-        ssize_t n = read(p[0], out + used, size - 1 - used);
-        if (n <= 0)
-            break;
-        used += (size_t)n;
-        out[used] = '\0';
-        if (sigint_after && !sent && strstr(out, sigint_after)) {
-            kill(pid, SIGINT);
-            sent = true;
-        }
-        if (used + 1 >= size)
-            used = 0; /* keep the tail only */
-    }
-    out[used] = '\0';
-    close(p[0]);
-    int st = 0;
-    if (waitpid(pid, &st, 0) < 0)
-        return -1;
-    printf("#   output:\n%s", out);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return actl_run(ctl, args, RUN_TIMEOUT_MS, true, out, size, sigint_watch, &sigint_after);
 }
 
 /* The state folder the tool announced is gone (other runs may share the
  * parent folder, so it is checked by name). */
 static bool state_folder_gone(const char *out)
 {
-    const char *p = strstr(out, "state folder ");
-    if (!p)
-        return true; /* never created (a bad configuration) */
     char path[PATH_MAX];
-    p += strlen("state folder ");
-    size_t n = strcspn(p, "\"\n ");
-    if (n == 0 || n >= sizeof(path))
+
+    if (!strstr(out, "state folder "))
+        return true; /* never created (a bad configuration) */
+    if (!actl_state_folder(out, path, sizeof(path)))
         return false;
-    memcpy(path, p, n);
-    path[n] = '\0';
     printf("#   state folder %s: %s\n", path, access(path, F_OK) < 0 ? "gone" : "LEFT BEHIND");
     return access(path, F_OK) < 0;
 }
@@ -192,9 +138,9 @@ TEST(qemu_check_and_guest_details_then_nothing_left)
         return r;
     const char *args[] = {"connect", "--vm", "qemu", "--config", conf,
                           "-c", "Check", "-c", "GetGuestDetails", NULL};
-    long long t0 = now_ms();
+    long long t0 = actl_now_ms();
     ASSERT_EQ(run_ctl(args, NULL, out, sizeof(out)), 0);
-    printf("#   connect --vm qemu: %lld ms\n", now_ms() - t0);
+    printf("#   connect --vm qemu: %lld ms\n", actl_now_ms() - t0);
     ASSERT_TRUE(strstr(out, "\"status\": \"SERVING\"") != NULL);
     ASSERT_TRUE(strstr(out, "\"agent_details\"") != NULL);
     ASSERT_TRUE(strstr(out, "state folder ") != NULL);
@@ -224,8 +170,8 @@ TEST(sigint_stops_the_vm_and_cleans_up)
 TEST(mock_and_bad_config)
 {
     char conf[PATH_MAX], agent_rel[PATH_MAX], agent[PATH_MAX], out[65536];
-    snprintf(ctl, sizeof(ctl), "%s/bin/kata-agent-ctl", out_dir());
-    snprintf(agent_rel, sizeof(agent_rel), "%s/bin/kata-agent", out_dir());
+    snprintf(ctl, sizeof(ctl), "%s/bin/kata-agent-ctl", actl_out_dir());
+    snprintf(agent_rel, sizeof(agent_rel), "%s/bin/kata-agent", actl_out_dir());
     if (access(ctl, X_OK) < 0 || !realpath(agent_rel, agent))
         return test_skip("%s or %s not built", ctl, agent_rel);
 

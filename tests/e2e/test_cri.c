@@ -25,9 +25,10 @@
 #include "tests/harness/harness.h"
 #include "tests/support/busybox_image.h"
 #include "tests/support/containerd_harness.h"
+#include "tests/support/vm_ctr.h"
 
-#define QEMU_BIN "/usr/bin/qemu-system-x86_64"
-#define VIRTIOFSD_BIN "/usr/lib/qemu/virtiofsd"
+#define QEMU_BIN VMC_QEMU_BIN
+#define VIRTIOFSD_BIN VMC_VIRTIOFSD_BIN
 #define CNI_BIN_DIR "/usr/lib/cni"
 #define SNIPPET "packaging/containerd/containerd-kata.toml"
 #define CLIENT_JS "tests/e2e/cri/cri_client.js"
@@ -194,23 +195,9 @@ static int write_cni_conf(const char *conf_dir)
 
 static int write_kata_toml(const char *guest)
 {
-    _cleanup_free_ char *text =
-        xsprintf("[hypervisor.qemu]\n"
-                 "path = \"%s\"\n"
-                 "kernel = \"%s/vmlinuz.container\"\n"
-                 "initrd = \"%s/kata-containers-initrd.img\"\n"
-                 "machine_type = \"q35\"\n"
-                 "default_vcpus = 1\n"
-                 "default_memory = 384\n"
-                 "shared_fs = \"virtio-fs\"\n"
-                 "virtio_fs_daemon = \"%s\"\n"
-                 "virtio_fs_cache = \"auto\"\n"
-                 "[agent.kata]\n"
-                 "dial_timeout = 30\n",
-                 QEMU_BIN, guest, guest, VIRTIOFSD_BIN);
+    struct vmc_toml t = {.guest_dir = guest};
 
-    snprintf(kata_toml, sizeof(kata_toml), "%s/kata-qemu.toml", test_tmpdir());
-    return write_file(kata_toml, text);
+    return vmc_write_toml(kata_toml, sizeof(kata_toml), "kata-qemu.toml", &t);
 }
 
 /* `ctr -n k8s.io image import`: where the CRI plugin looks for images. */

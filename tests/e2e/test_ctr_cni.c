@@ -24,16 +24,16 @@
 #include "tests/harness/harness.h"
 #include "tests/support/busybox_image.h"
 #include "tests/support/containerd_harness.h"
+#include "tests/support/vm_ctr.h"
 
-#define RUNTIME "io.containerd.kata.v2"
+#define RUNTIME VMC_RUNTIME
 #define IMG BUSYBOX_IMAGE_REF
-#define QEMU_BIN "/usr/bin/qemu-system-x86_64"
-#define VIRTIOFSD_BIN "/usr/lib/qemu/virtiofsd"
 #define CNI_DIR "/usr/lib/cni"
 #define RUN_TIMEOUT_MS 180000
 
-static struct ch_containerd ctd = {.pidfd = -1};
-static bool ready, broken;
+static struct vmc_containerd vm = VMC_CONTAINERD_INIT;
+static struct ch_containerd *const ctd = &vm.c;
+static struct vmc_paths paths;
 static char kata_toml[PATH_MAX], macvtap_toml[PATH_MAX], cni_conf[PATH_MAX], bridge[16], subnet[32], gateway[32];
 
 struct pod {
@@ -144,21 +144,15 @@ static int pod_clean(const struct pod *p)
 
 static void stop_all(void)
 {
-    struct ch_result res;
+    const char *names[ELEMENTSOF(ids)];
 
-    for (size_t i = 0; ready && i < n_ids; i++) {
-        if (ch_ctr(&ctd, 60000, &res, "task", "rm", "-f", ids[i], NULL) >= 0)
-            ch_result_done(&res);
-        if (ch_ctr(&ctd, 30000, &res, "container", "rm", ids[i], NULL) >= 0)
-            ch_result_done(&res);
-    }
+    for (size_t i = 0; i < n_ids; i++)
+        names[i] = ids[i];
+    vmc_containerd_stop(&vm, names, n_ids);
     for (size_t i = 0; i < MAX_PODS; i++)
         pod_del(&pods[i]);
     if (bridge[0])
         sh(NULL, 0, "ip link del %s 2>/dev/null", bridge);
-    if (ready)
-        ch_containerd_free(&ctd);
-    ready = false;
 }
 
 static const char *new_id(const char *base)
@@ -169,56 +163,34 @@ static const char *new_id(const char *base)
 
 static int setup(void)
 {
-    _cleanup_free_ char *bin = ch_bin_dir(), *tar = NULL;
-    char guest[PATH_MAX], kernel[PATH_MAX + 32], initrd[PATH_MAX + 32], shim[PATH_MAX];
     const char *need[] = {CNI_DIR "/bridge", CNI_DIR "/host-local", CNI_DIR "/loopback"};
+    int r = vmc_prereqs(&paths, "needs root (containerd, network namespaces, mounts)", true);
     FILE *f;
-    int r;
 
-    if (ready)
+    if (r)
+        return r;
+    if (vm.up)
         return 0;
-    if (broken)
+    if (vm.failed)
         return 1;
-    if (geteuid() != 0)
-        return test_skip("needs root (containerd, network namespaces, mounts)");
-    if (access(QEMU_BIN, X_OK) < 0 || access(VIRTIOFSD_BIN, X_OK) < 0)
-        return test_skip("QEMU or virtiofsd not installed");
     for (size_t i = 0; i < ELEMENTSOF(need); i++)
         if (access(need[i], X_OK) < 0)
             return test_skip("%s missing (apt-get install containernetworking-plugins)", need[i]);
     if (sh(NULL, 0, "command -v ip >/dev/null && command -v tc >/dev/null && command -v "
                     "busybox >/dev/null") != 0)
         return test_skip("ip, tc or busybox missing");
-    snprintf(shim, sizeof(shim), "%s/containerd-shim-kata-v2", bin);
-    if (access(shim, X_OK) < 0)
-        return test_skip("%s is not built", shim);
-    snprintf(guest, sizeof(guest), "%s/../guest", bin);
-    snprintf(kernel, sizeof(kernel), "%s/vmlinuz.container", guest);
-    snprintf(initrd, sizeof(initrd), "%s/kata-containers-initrd.img", guest);
-    if (access(kernel, R_OK) < 0 || access(initrd, R_OK) < 0)
-        return test_skip("no guest assets in %s (make guest)", guest);
-    r = busybox_image_build(test_tmpdir(), &tar);
-    if (r == -ENOENT)
-        return test_skip("busybox is not installed");
-    broken = true;
-    if (r < 0)
+    if (!vmc_guest_built(paths.guest))
+        return test_skip("no guest assets in %s (make guest)", paths.guest);
+    /* A longer dial timeout than the other VM tests: here one VM boots
+     * while another runs (pods A and B), on two cores under TCG. */
+    struct vmc_toml t = {.guest_dir = paths.guest,
+                         .dial_timeout = 60,
+                         .extra = "[runtime]\ninternetworking_model = \"tcfilter\"\n"};
+    if (vmc_write_toml(kata_toml, sizeof(kata_toml), "kata-qemu.toml", &t) < 0)
         return 1;
-    snprintf(kata_toml, sizeof(kata_toml), "%s/kata-qemu.toml", test_tmpdir());
-    snprintf(macvtap_toml, sizeof(macvtap_toml), "%s/kata-macvtap.toml", test_tmpdir());
-    for (int i = 0; i < 2; i++) {
-        if (!(f = fopen(i ? macvtap_toml : kata_toml, "w")))
-            return 1;
-        fprintf(f,
-                "[hypervisor.qemu]\n"
-                "path = \"%s\"\nkernel = \"%s\"\ninitrd = \"%s\"\n"
-                "machine_type = \"q35\"\ndefault_vcpus = 1\ndefault_memory = 384\n"
-                "shared_fs = \"virtio-fs\"\nvirtio_fs_daemon = \"%s\"\n"
-                "virtio_fs_cache = \"auto\"\n"
-                "[agent.kata]\ndial_timeout = 60\n"
-                "[runtime]\ninternetworking_model = \"%s\"\n",
-                QEMU_BIN, kernel, initrd, VIRTIOFSD_BIN, i ? "macvtap" : "tcfilter");
-        fclose(f);
-    }
+    t.extra = "[runtime]\ninternetworking_model = \"macvtap\"\n";
+    if (vmc_write_toml(macvtap_toml, sizeof(macvtap_toml), "kata-macvtap.toml", &t) < 0)
+        return 1;
     /* A subnet and bridge of our own for this run. */
     snprintf(bridge, sizeof(bridge), "kc%d", (int)getpid() % 100000);
     snprintf(subnet, sizeof(subnet), "10.213.%d.0/24", (int)getpid() % 250);
@@ -232,34 +204,18 @@ static int setup(void)
             "\"%s\",\"routes\":[{\"dst\":\"0.0.0.0/0\"}],\"dataDir\":\"%s/ipam\"}}\n",
             (int)getpid(), bridge, subnet, test_tmpdir());
     fclose(f);
-    r = ch_containerd_start_with_busybox(&ctd, test_tmpdir(), "ctd", tar);
-    if (r == -ENOENT) {
-        broken = false;
-        return test_skip("containerd or ctr is not installed");
-    }
-    if (r < 0)
-        return 1;
-    ready = true;
-    atexit(stop_all);
-    broken = false;
-    return 0;
+    return vmc_containerd_up(&vm, stop_all);
 }
 
-#define SETUP()                                                                                    \
-    do {                                                                                           \
-        int _r = setup();                                                                          \
-        if (_r != 0)                                                                               \
-            return _r;                                                                             \
-    } while (0)
+#define SETUP() VMC_SETUP(setup())
 
 static void show(const char *what, const struct ch_result *res)
 {
     char out[8192];
 
-    printf("#   %s: exit %d in %ld ms: %.1500s\n", what, res->exit_code, res->elapsed_ms,
-           res->output ? res->output : "");
+    vmc_show(what, res, 1500);
     /* The shim's view of the pod network, from containerd's log. */
-    sh(out, sizeof(out), "grep -o 'msg=\"[^\"]*network[^\"]*\"' %s | tail -n 4", ctd.log);
+    sh(out, sizeof(out), "grep -o 'msg=\"[^\"]*network[^\"]*\"' %s | tail -n 4", ctd->log);
     printf("#   shim: %s", out);
     fflush(stdout);
 }
@@ -271,17 +227,14 @@ static int run_in(const struct pod *p, const char *nspath, const char *id, const
     char ns[200];
 
     snprintf(ns, sizeof(ns), "network:%s", p ? p->nspath : nspath);
-    return ch_ctr(&ctd, RUN_TIMEOUT_MS, res, "run", "--rm", "--runtime", RUNTIME,
+    return ch_ctr(ctd, RUN_TIMEOUT_MS, res, "run", "--rm", "--runtime", RUNTIME,
                   "--runtime-config-path", kata_toml, "--with-ns", ns, IMG, id, "sh", "-c",
                   script, NULL);
 }
 
 static int vm_gone(const char *id)
 {
-    for (int i = 0; i < 100 && ch_count_processes_with(QEMU_BIN, id) > 0; i++)
-        usleep(100000);
-    ASSERT_EQ(ch_count_processes_with(QEMU_BIN, id), 0);
-    return 0;
+    return vmc_check_gone(&vm, paths.shim, id, 0);
 }
 
 TEST(pod_ip_in_the_vm_and_gateway_ping)
@@ -324,7 +277,7 @@ TEST(macvtap_model_reaches_the_gateway)
              "ip -4 addr show eth0; ping -c 2 -W 10 %s >/tmp/p 2>&1 && echo PING-OK || cat /tmp/p",
              gateway);
     snprintf(ns, sizeof(ns), "network:%s", p->nspath);
-    ASSERT_OK(ch_ctr(&ctd, RUN_TIMEOUT_MS, &res, "run", "--rm", "--runtime", RUNTIME,
+    ASSERT_OK(ch_ctr(ctd, RUN_TIMEOUT_MS, &res, "run", "--rm", "--runtime", RUNTIME,
                      "--runtime-config-path", macvtap_toml, "--with-ns", ns, IMG, id, "sh", "-c",
                      script, NULL));
     show("ctr run (macvtap) ip addr; ping gateway", &res);
@@ -350,7 +303,7 @@ TEST(host_pings_pod_and_pods_reach_each_other)
     ASSERT_OK(pod_add(b, "cli"));
     const char *ida = new_id("cni-srv"), *idb = new_id("cni-cli");
     snprintf(ns, sizeof(ns), "network:%s", a->nspath);
-    ASSERT_OK(ch_ctr(&ctd, RUN_TIMEOUT_MS, &res, "run", "-d", "--runtime", RUNTIME,
+    ASSERT_OK(ch_ctr(ctd, RUN_TIMEOUT_MS, &res, "run", "-d", "--runtime", RUNTIME,
                      "--runtime-config-path", kata_toml, "--with-ns", ns, IMG, ida, "sleep",
                      "600", NULL));
     show("ctr run -d sleep (pod A)", &res);
@@ -376,18 +329,8 @@ TEST(host_pings_pod_and_pods_reach_each_other)
     ASSERT_EQ(vm_gone(idb), 0);
     ASSERT_EQ(pod_clean(b), 0);
 
-    ASSERT_OK(ch_ctr(&ctd, 60000, &res, "task", "kill", "-s", "KILL", ida, NULL));
-    ch_result_done(&res);
-    res.exit_code = -1;
-    for (int i = 0; i < 100 && res.exit_code != 0; i++) {
-        usleep(200000);
-        ASSERT_OK(ch_ctr(&ctd, 60000, &res, "task", "rm", ida, NULL));
-        if (res.exit_code != 0)
-            ch_result_done(&res);
-    }
-    ASSERT_EQ(res.exit_code, 0);
-    ch_result_done(&res);
-    ASSERT_OK(ch_ctr(&ctd, 30000, &res, "container", "rm", ida, NULL));
+    ASSERT_EQ(vmc_kill_task(&vm, ida), 0);
+    ASSERT_OK(ch_ctr(ctd, 30000, &res, "container", "rm", ida, NULL));
     ch_result_done(&res);
     ASSERT_EQ(vm_gone(ida), 0);
     ASSERT_EQ(pod_clean(a), 0);
@@ -406,7 +349,7 @@ TEST(shim_crash_then_delete_cleans_the_namespace)
     ASSERT_OK(pod_add(p, "crash"));
     const char *id = new_id("cni-crash");
     snprintf(ns, sizeof(ns), "network:%s", p->nspath);
-    ASSERT_OK(ch_ctr(&ctd, RUN_TIMEOUT_MS, &res, "run", "-d", "--runtime", RUNTIME,
+    ASSERT_OK(ch_ctr(ctd, RUN_TIMEOUT_MS, &res, "run", "-d", "--runtime", RUNTIME,
                      "--runtime-config-path", kata_toml, "--with-ns", ns, IMG, id, "sleep", "600",
                      NULL));
     show("ctr run -d sleep", &res);
@@ -422,14 +365,14 @@ TEST(shim_crash_then_delete_cleans_the_namespace)
     bool gone = false;
     for (int i = 0; i < 150 && !gone; i++) {
         usleep(200000);
-        ASSERT_OK(ch_ctr(&ctd, 60000, &res, "task", "rm", "-f", id, NULL));
+        ASSERT_OK(ch_ctr(ctd, 60000, &res, "task", "rm", "-f", id, NULL));
         gone = res.exit_code == 0 || strstr(res.output, "not found");
         if (gone)
             show("ctr task rm -f after the shim was killed", &res);
         ch_result_done(&res);
     }
     ASSERT_TRUE(gone);
-    ASSERT_OK(ch_ctr(&ctd, 30000, &res, "container", "rm", id, NULL));
+    ASSERT_OK(ch_ctr(ctd, 30000, &res, "container", "rm", id, NULL));
     show("ctr container rm", &res);
     ASSERT_EQ(res.exit_code, 0);
     ch_result_done(&res);

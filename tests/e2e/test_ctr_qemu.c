@@ -19,47 +19,42 @@
 #include <unistd.h>
 
 #include "lib/compiler.h"
-#include "shim/address.h"
 #include "tests/harness/harness.h"
 #include "tests/support/busybox_image.h"
 #include "tests/support/containerd_harness.h"
+#include "tests/support/vm_ctr.h"
 
-#define RUNTIME "io.containerd.kata.v2"
+#define RUNTIME VMC_RUNTIME
 #define IMG BUSYBOX_IMAGE_REF
-#define QEMU_BIN "/usr/bin/qemu-system-x86_64"
-#define VIRTIOFSD_BIN "/usr/lib/qemu/virtiofsd"
+#define QEMU_BIN VMC_QEMU_BIN
 #define RUN_TIMEOUT_MS 120000
 
-static struct ch_containerd ctd = {.pidfd = -1};
-static bool ready, broken;
-static char shim_bin[PATH_MAX], kata_toml[PATH_MAX], guest_release[512];
+static struct vmc_containerd vm = VMC_CONTAINERD_INIT;
+static struct ch_containerd *const ctd = &vm.c;
+static struct vmc_paths paths;
+static char kata_toml[PATH_MAX], guest_release[512];
 
 static const char *const bases[] = {"vm-hi", "vm-exit", "vm-life", "vm-uname"};
 #define ID(var, base)                                                                              \
     char var[64];                                                                                  \
-    snprintf(var, sizeof(var), "%s-%d", base, (int)getpid())
+    vmc_id(var, sizeof(var), base)
 
 static void stop_all(void)
 {
-    struct ch_result res;
+    char ids[ELEMENTSOF(bases)][64];
+    const char *names[ELEMENTSOF(bases)];
 
-    if (!ready)
-        return;
     for (size_t i = 0; i < ELEMENTSOF(bases); i++) {
-        ID(id, bases[i]);
-        if (ch_ctr(&ctd, 30000, &res, "task", "rm", "-f", id, NULL) >= 0)
-            ch_result_done(&res);
-        if (ch_ctr(&ctd, 30000, &res, "container", "rm", id, NULL) >= 0)
-            ch_result_done(&res);
+        vmc_id(ids[i], sizeof(ids[i]), bases[i]);
+        names[i] = ids[i];
     }
-    ch_containerd_free(&ctd);
-    ready = false;
+    vmc_containerd_stop(&vm, names, ELEMENTSOF(bases));
 }
 
 /* KVER=... from the guest build's kernel.env: the release uname -r prints. */
 static int read_guest_release(const char *guest_dir)
 {
-    char path[PATH_MAX + 16], line[512];
+    char path[PATH_MAX + 48], line[512];
     FILE *f;
 
     snprintf(path, sizeof(path), "%s/kernel.env", guest_dir);
@@ -76,105 +71,33 @@ static int read_guest_release(const char *guest_dir)
 
 static int setup(void)
 {
-    _cleanup_free_ char *bin = ch_bin_dir(), *tar = NULL;
-    char guest[PATH_MAX], kernel[PATH_MAX + 32], initrd[PATH_MAX + 32];
-    FILE *f;
-    int r;
+    int r = vmc_prereqs(&paths, "needs root (containerd, mounts, virtiofsd)", true);
 
-    if (ready)
-        return 0;
-    if (broken)
+    if (r)
+        return r;
+    if (!vmc_guest_built(paths.guest) || read_guest_release(paths.guest) < 0)
+        return test_skip("no guest assets in %s (make guest)", paths.guest);
+    if (!kata_toml[0] && vmc_write_toml(kata_toml, sizeof(kata_toml), "kata-qemu.toml",
+                                        &(struct vmc_toml){.guest_dir = paths.guest}) < 0)
         return 1;
-    if (geteuid() != 0)
-        return test_skip("needs root (containerd, mounts, virtiofsd)");
-    if (access(QEMU_BIN, X_OK) < 0)
-        return test_skip("%s not installed (apt-get install qemu-system-x86)", QEMU_BIN);
-    if (access(VIRTIOFSD_BIN, X_OK) < 0)
-        return test_skip("%s not installed (apt-get install qemu-system-common)", VIRTIOFSD_BIN);
-    snprintf(shim_bin, sizeof(shim_bin), "%s/containerd-shim-kata-v2", bin);
-    if (access(shim_bin, X_OK) < 0)
-        return test_skip("%s is not built", shim_bin);
-    snprintf(guest, sizeof(guest), "%s/../guest", bin);
-    snprintf(kernel, sizeof(kernel), "%s/vmlinuz.container", guest);
-    snprintf(initrd, sizeof(initrd), "%s/kata-containers-initrd.img", guest);
-    if (access(kernel, R_OK) < 0 || access(initrd, R_OK) < 0 || read_guest_release(guest) < 0)
-        return test_skip("no guest assets in %s (make guest)", guest);
-    r = busybox_image_build(test_tmpdir(), &tar);
-    if (r == -ENOENT)
-        return test_skip("busybox is not installed");
-    broken = true;
-    if (r < 0)
-        return 1;
-    snprintf(kata_toml, sizeof(kata_toml), "%s/kata-qemu.toml", test_tmpdir());
-    if (!(f = fopen(kata_toml, "w")))
-        return 1;
-    fprintf(f,
-            "[hypervisor.qemu]\n"
-            "path = \"%s\"\n"
-            "kernel = \"%s\"\n"
-            "initrd = \"%s\"\n"
-            "machine_type = \"q35\"\n"
-            "default_vcpus = 1\n"
-            "default_memory = 384\n"
-            "shared_fs = \"virtio-fs\"\n"
-            "virtio_fs_daemon = \"%s\"\n"
-            "virtio_fs_cache = \"auto\"\n"
-            "[agent.kata]\n"
-            "dial_timeout = 30\n",
-            QEMU_BIN, kernel, initrd, VIRTIOFSD_BIN);
-    fclose(f);
-    r = ch_containerd_start_with_busybox(&ctd, test_tmpdir(), "ctd", tar);
-    if (r == -ENOENT) {
-        broken = false;
-        return test_skip("containerd or ctr is not installed");
-    }
-    if (r < 0)
-        return 1;
-    ready = true;
-    atexit(stop_all);
-    broken = false;
-    return 0;
+    return vmc_containerd_up(&vm, stop_all);
 }
 
-#define SETUP()                                                                                    \
-    do {                                                                                           \
-        int _r = setup();                                                                          \
-        if (_r != 0)                                                                               \
-            return _r;                                                                             \
-    } while (0)
+#define SETUP() VMC_SETUP(setup())
 
 #define RUN_ARGS "run", "--rm", "--runtime", RUNTIME, "--runtime-config-path", kata_toml
 
 static void show(const char *what, const struct ch_result *res)
 {
-    printf("#   %s: exit %d in %ld ms: %.400s\n", what, res->exit_code, res->elapsed_ms,
-           res->output ? res->output : "");
+    vmc_show(what, res, 400);
     if (res->exit_code != 0 && res->exit_code != 3)
-        ch_print_file(ctd.log, "containerd: ");
+        ch_print_file(ctd->log, "containerd: ");
 }
 
 /* Nothing of the sandbox id survives --rm. */
 static int check_gone(const char *id)
 {
-    char path[PATH_MAX], uri[ADDRESS_MAX];
-
-    for (int i = 0; i < 100 && (ch_count_processes_with(shim_bin, ctd.sock) > 0 ||
-                                ch_count_processes_with(QEMU_BIN, id) > 0 ||
-                                ch_count_processes_with(VIRTIOFSD_BIN, id) > 0);
-         i++)
-        usleep(100000);
-    ASSERT_EQ(ch_count_processes_with(shim_bin, ctd.sock), 0);
-    ASSERT_EQ(ch_count_processes_with(QEMU_BIN, id), 0);
-    ASSERT_EQ(ch_count_processes_with(VIRTIOFSD_BIN, id), 0);
-    /* Only this id: other runs may share the host's shared folders. */
-    ASSERT_EQ(ch_count_mounts(id), 0);
-    snprintf(path, sizeof(path), "/run/kata-containers/shared/sandboxes/%s", id);
-    ASSERT_TRUE(access(path, F_OK) < 0);
-    snprintf(path, sizeof(path), "/run/vc/vm/%s", id);
-    ASSERT_TRUE(access(path, F_OK) < 0);
-    ASSERT_OK(address_for(ctd.sock, "default", id, uri, sizeof(uri)));
-    ASSERT_TRUE(access(address_socket_path(uri), F_OK) < 0);
-    return 0;
+    return vmc_check_gone(&vm, paths.shim, id, VMC_GONE_ALL);
 }
 
 TEST(ctr_run_echo_hi_in_a_vm)
@@ -183,7 +106,7 @@ TEST(ctr_run_echo_hi_in_a_vm)
 
     SETUP();
     ID(id, "vm-hi");
-    ASSERT_OK(ch_ctr(&ctd, RUN_TIMEOUT_MS, &res, RUN_ARGS, IMG, id, "echo", "hi", NULL));
+    ASSERT_OK(ch_ctr(ctd, RUN_TIMEOUT_MS, &res, RUN_ARGS, IMG, id, "echo", "hi", NULL));
     show("ctr run echo hi", &res);
     ASSERT_EQ(res.exit_code, 0);
     ASSERT_STREQ(res.output, "hi\n");
@@ -195,21 +118,14 @@ TEST(ctr_run_echo_hi_in_a_vm)
 TEST(exit_status_and_bind_mount_in_the_vm)
 {
     struct ch_result res;
-    char dir[PATH_MAX], file[PATH_MAX + 8], mnt[PATH_MAX + 64];
-    FILE *f;
+    char mnt[PATH_MAX + 64];
 
     SETUP();
     ID(id, "vm-exit");
-    snprintf(dir, sizeof(dir), "%s/vol", test_tmpdir());
-    snprintf(file, sizeof(file), "%s/msg", dir);
-    ASSERT_OK(mkdir(dir, 0755) < 0 ? -errno : 0);
-    ASSERT_TRUE((f = fopen(file, "w")) != NULL);
-    fputs("from the host\n", f);
-    fclose(f);
-    snprintf(mnt, sizeof(mnt), "type=bind,src=%s,dst=/data,options=rbind:ro", dir);
-    ASSERT_OK(ch_ctr(&ctd, RUN_TIMEOUT_MS, &res, "run", "--rm", "--runtime", RUNTIME,
+    ASSERT_OK(vmc_ro_volume(mnt, sizeof(mnt), "from the host\n"));
+    ASSERT_OK(ch_ctr(ctd, RUN_TIMEOUT_MS, &res, "run", "--rm", "--runtime", RUNTIME,
                      "--runtime-config-path", kata_toml, "--mount", mnt, IMG, id, "sh", "-c",
-                     "cat /data/msg; touch /data/x 2>/dev/null && echo writable; exit 3", NULL));
+                     VMC_RO_VOLUME_SCRIPT, NULL));
     show("ctr run --mount ... sh -c 'cat /data/msg; exit 3'", &res);
     ASSERT_EQ(res.exit_code, 3);
     ASSERT_STREQ(res.output, "from the host\n");
@@ -230,7 +146,7 @@ TEST(detached_exec_ps_and_delete_stop_the_vm)
 
     SETUP();
     ID(id, "vm-life");
-    ASSERT_OK(ch_ctr(&ctd, RUN_TIMEOUT_MS, &res, "run", "-d", "--runtime", RUNTIME,
+    ASSERT_OK(ch_ctr(ctd, RUN_TIMEOUT_MS, &res, "run", "-d", "--runtime", RUNTIME,
                      "--runtime-config-path", kata_toml, IMG, id, "sleep", "600", NULL));
     show("ctr run -d sleep 600", &res);
     ASSERT_EQ(res.exit_code, 0);
@@ -241,38 +157,26 @@ TEST(detached_exec_ps_and_delete_stop_the_vm)
     fclose(f);
     qpid[strcspn(qpid, "\n")] = '\0';
 
-    ASSERT_OK(ch_ctr(&ctd, RUN_TIMEOUT_MS, &res, "task", "exec", "--exec-id", id, id, "echo",
+    ASSERT_OK(ch_ctr(ctd, RUN_TIMEOUT_MS, &res, "task", "exec", "--exec-id", id, id, "echo",
                      "same-name", NULL));
     show("ctr task exec --exec-id <container id>", &res);
     ASSERT_EQ(res.exit_code, 0);
     ASSERT_STREQ(res.output, "same-name\n");
     ch_result_done(&res);
 
-    ASSERT_OK(ch_ctr(&ctd, 30000, &res, "task", "ps", id, NULL));
+    ASSERT_OK(ch_ctr(ctd, 30000, &res, "task", "ps", id, NULL));
     show("ctr task ps", &res);
     printf("#   QEMU pid %s\n", qpid);
     ASSERT_EQ(res.exit_code, 0);
     ASSERT_TRUE(qpid[0] && strstr(res.output, qpid) != NULL);
     ch_result_done(&res);
 
-    ASSERT_OK(ch_ctr(&ctd, 30000, &res, "task", "kill", "-s", "KILL", id, NULL));
-    ASSERT_EQ(res.exit_code, 0);
-    ch_result_done(&res);
-    res.exit_code = -1;
-    for (int i = 0; i < 100 && res.exit_code != 0; i++) {
-        usleep(100000);
-        ASSERT_OK(ch_ctr(&ctd, 30000, &res, "task", "rm", id, NULL));
-        if (res.exit_code != 0)
-            ch_result_done(&res);
-    }
-    show("ctr task rm", &res);
-    ASSERT_EQ(res.exit_code, 0);
-    ch_result_done(&res);
+    ASSERT_EQ(vmc_kill_task(&vm, id), 0);
     /* The VM goes with the task, before `container rm`. */
     for (int i = 0; i < 100 && ch_count_processes_with(QEMU_BIN, id) > 0; i++)
         usleep(100000);
     ASSERT_EQ(ch_count_processes_with(QEMU_BIN, id), 0);
-    ASSERT_OK(ch_ctr(&ctd, 30000, &res, "container", "rm", id, NULL));
+    ASSERT_OK(ch_ctr(ctd, 30000, &res, "container", "rm", id, NULL));
     ASSERT_EQ(res.exit_code, 0);
     ch_result_done(&res);
     return check_gone(id);
@@ -287,7 +191,7 @@ TEST(uname_shows_the_guest_kernel)
     SETUP();
     ID(id, "vm-uname");
     ASSERT_OK(uname(&host) < 0 ? -errno : 0);
-    ASSERT_OK(ch_ctr(&ctd, RUN_TIMEOUT_MS, &res, RUN_ARGS, IMG, id, "uname", "-r", NULL));
+    ASSERT_OK(ch_ctr(ctd, RUN_TIMEOUT_MS, &res, RUN_ARGS, IMG, id, "uname", "-r", NULL));
     show("ctr run uname -r", &res);
     printf("#   host kernel %s, guest kernel %s\n", host.release, guest_release);
     ASSERT_EQ(res.exit_code, 0);
@@ -295,7 +199,7 @@ TEST(uname_shows_the_guest_kernel)
     ASSERT_STREQ(res.output, expect);
     ASSERT_TRUE(strcmp(guest_release, host.release) != 0);
     ch_result_done(&res);
-    ASSERT_OK(check_gone(id));
+    ASSERT_EQ(check_gone(id), 0);
     stop_all();
     return 0;
 }
@@ -316,8 +220,7 @@ TEST(log_uri_binary_logger_in_the_vm)
     FILE *f;
 
     SETUP();
-    char id[64];
-    snprintf(id, sizeof(id), "vm-loguri-%d", (int)getpid());
+    ID(id, "vm-loguri");
     snprintf(dir, sizeof(dir), "%s/vm-logger", test_tmpdir());
     ASSERT_OK(mkdir(dir, 0755) < 0 && errno != EEXIST ? -errno : 0);
     snprintf(script, sizeof(script), "%s/logger.sh", dir);
@@ -334,7 +237,7 @@ TEST(log_uri_binary_logger_in_the_vm)
     fclose(f);
     ASSERT_OK(chmod(script, 0755) < 0 ? -errno : 0);
     snprintf(uri, sizeof(uri), "binary://%s?tag=vm", script);
-    ASSERT_OK(ch_ctr(&ctd, RUN_TIMEOUT_MS, &res, RUN_ARGS, "--log-uri", uri, IMG, id, "sh", "-c",
+    ASSERT_OK(ch_ctr(ctd, RUN_TIMEOUT_MS, &res, RUN_ARGS, "--log-uri", uri, IMG, id, "sh", "-c",
                      "seq 1 20000; echo vm-stderr >&2", NULL));
     show("ctr run --log-uri binary://... seq 1 20000", &res);
     ASSERT_EQ(res.exit_code, 0);
@@ -356,7 +259,7 @@ TEST(log_uri_binary_logger_in_the_vm)
     snprintf(text, sizeof(text), "tag vm %s", id);
     ASSERT_TRUE(ch_file_contains(path, text));
     ASSERT_EQ(ch_count_processes_with("/usr/bin/dash", script), 0);
-    ASSERT_OK(check_gone(id));
+    ASSERT_EQ(check_gone(id), 0);
     stop_all();
     return 0;
 }

@@ -16,122 +16,54 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/compiler.h"
 #include "tests/harness/harness.h"
 #include "tests/support/busybox_image.h"
 #include "tests/support/containerd_harness.h"
+#include "tests/support/vm_ctr.h"
 
-#define RUNTIME "io.containerd.kata.v2"
+#define RUNTIME VMC_RUNTIME
 #define IMG BUSYBOX_IMAGE_REF
-#define QEMU_BIN "/usr/bin/qemu-system-x86_64"
-#define VIRTIOFSD_BIN "/usr/lib/qemu/virtiofsd"
 #define SCRIPT_BIN "/usr/bin/script"
 #define RUN_TIMEOUT_MS 120000
 
-static struct ch_containerd ctd = {.pidfd = -1};
-static bool ready, broken;
-static char shim_bin[PATH_MAX], kata_toml[PATH_MAX];
+static struct vmc_containerd vm = VMC_CONTAINERD_INIT;
+static struct ch_containerd *const ctd = &vm.c;
+static struct vmc_paths paths;
+static char kata_toml[PATH_MAX];
 
 static void stop_all(void)
 {
-    if (ready)
-        ch_containerd_free(&ctd);
-    ready = false;
-}
-
-static int write_kata_toml(const char *guest)
-{
-    FILE *f;
-
-    snprintf(kata_toml, sizeof(kata_toml), "%s/kata-qemu.toml", test_tmpdir());
-    if (!(f = fopen(kata_toml, "we")))
-        return -errno;
-    fprintf(f,
-            "[hypervisor.qemu]\n"
-            "path = \"%s\"\n"
-            "kernel = \"%s/vmlinuz.container\"\n"
-            "initrd = \"%s/kata-containers-initrd.img\"\n"
-            "machine_type = \"q35\"\n"
-            "default_vcpus = 1\n"
-            "default_memory = 384\n"
-            "shared_fs = \"virtio-fs\"\n"
-            "virtio_fs_daemon = \"%s\"\n"
-            "virtio_fs_cache = \"auto\"\n"
-            "[agent.kata]\n"
-            "dial_timeout = 30\n",
-            QEMU_BIN, guest, guest, VIRTIOFSD_BIN);
-    return fclose(f) == 0 ? 0 : -errno;
+    vmc_containerd_stop(&vm, NULL, 0);
 }
 
 static int setup(void)
 {
-    _cleanup_free_ char *bin = ch_bin_dir(), *tar = NULL;
-    char guest[PATH_MAX], kernel[PATH_MAX + 32];
-    int r;
+    int r = vmc_prereqs(&paths, "needs root (containerd, mounts, virtiofsd)", true);
 
-    if (ready)
-        return 0;
-    if (broken)
-        return 1;
-    if (geteuid() != 0)
-        return test_skip("needs root (containerd, mounts, virtiofsd)");
-    if (access(QEMU_BIN, X_OK) < 0)
-        return test_skip("%s not installed (apt-get install qemu-system-x86)", QEMU_BIN);
-    if (access(VIRTIOFSD_BIN, X_OK) < 0)
-        return test_skip("%s not installed (apt-get install qemu-system-common)", VIRTIOFSD_BIN);
+    if (r)
+        return r;
     if (access(SCRIPT_BIN, X_OK) < 0)
         return test_skip("%s not installed (apt-get install bsdutils)", SCRIPT_BIN);
-    snprintf(shim_bin, sizeof(shim_bin), "%s/containerd-shim-kata-v2", bin);
-    if (access(shim_bin, X_OK) < 0)
-        return test_skip("%s is not built", shim_bin);
-    snprintf(guest, sizeof(guest), "%s/../guest", bin);
-    snprintf(kernel, sizeof(kernel), "%s/vmlinuz.container", guest);
-    if (access(kernel, R_OK) < 0)
-        return test_skip("no guest assets in %s (make guest)", guest);
-    r = busybox_image_build(test_tmpdir(), &tar);
-    if (r == -ENOENT)
-        return test_skip("busybox is not installed");
-    broken = true;
-    if (r < 0 || write_kata_toml(guest) < 0)
+    if (!vmc_guest_built(paths.guest))
+        return test_skip("no guest assets in %s (make guest)", paths.guest);
+    if (!kata_toml[0] && vmc_write_toml(kata_toml, sizeof(kata_toml), "kata-qemu.toml",
+                                        &(struct vmc_toml){.guest_dir = paths.guest}) < 0)
         return 1;
-    r = ch_containerd_start_with_busybox(&ctd, test_tmpdir(), "ctd", tar);
-    if (r == -ENOENT) {
-        broken = false;
-        return test_skip("containerd or ctr is not installed");
-    }
-    if (r < 0)
-        return 1;
-    ready = true;
-    atexit(stop_all);
-    broken = false;
-    return 0;
+    return vmc_containerd_up(&vm, stop_all);
 }
 
-#define SETUP()                                                                                    \
-    do {                                                                                           \
-        int _r = setup();                                                                          \
-        if (_r != 0)                                                                               \
-            return _r;                                                                             \
-    } while (0)
+#define SETUP() VMC_SETUP(setup())
 
 static void show(const char *what, const struct ch_result *res)
 {
-    printf("#   %s: exit %d in %ld ms: %.400s\n", what, res->exit_code, res->elapsed_ms,
-           res->output ? res->output : "");
+    vmc_show(what, res, 400);
 }
 
 /* After --rm: no process of this id, no shim of this containerd. */
 static int check_gone(const char *id)
 {
-    for (int i = 0; i < 100 && (ch_count_processes_with(shim_bin, ctd.sock) > 0 ||
-                                ch_count_processes_with(QEMU_BIN, id) > 0);
-         i++)
-        usleep(100000);
-    ASSERT_EQ(ch_count_processes_with(shim_bin, ctd.sock), 0);
-    ASSERT_EQ(ch_count_processes_with(QEMU_BIN, id), 0);
-    ASSERT_EQ(ch_count_processes_with(VIRTIOFSD_BIN, id), 0);
-    ASSERT_EQ(ch_count_mounts(id), 0);
-    return 0;
+    return vmc_check_gone(&vm, paths.shim, id,
+                          VMC_GONE_SHIM | VMC_GONE_VIRTIOFSD | VMC_GONE_MOUNTS);
 }
 
 TEST(ctr_run_t_gives_the_container_a_sized_pty)
@@ -140,7 +72,7 @@ TEST(ctr_run_t_gives_the_container_a_sized_pty)
     struct ch_result res;
 
     SETUP();
-    snprintf(id, sizeof(id), "vm-tty-%d", (int)getpid());
+    vmc_id(id, sizeof(id), "vm-tty");
     /* script's pty starts at 0x0; ctr reads the size set here and passes
      * it on (ResizePty), so the guest must report exactly 33 rows, 101
      * columns. The output starts with "^@": a NUL byte that script and
@@ -150,10 +82,10 @@ TEST(ctr_run_t_gives_the_container_a_sized_pty)
     if (asprintf(&cmd,
                  "stty rows 33 cols 101; exec %s -a %s run --rm -t --runtime %s "
                  "--runtime-config-path %s %s %s sh -c 'tty; stty size; exit 5'",
-                 ctd.ctr_bin, ctd.sock, RUNTIME, kata_toml, IMG, id) < 0)
+                 ctd->ctr_bin, ctd->sock, RUNTIME, kata_toml, IMG, id) < 0)
         abort();
     char *argv[] = {(char *)SCRIPT_BIN, (char *)"-qec", cmd, (char *)"/dev/null", NULL};
-    ASSERT_OK(ch_run(argv, ctd.dir, NULL, NULL, 0, RUN_TIMEOUT_MS, &res));
+    ASSERT_OK(ch_run(argv, ctd->dir, NULL, NULL, 0, RUN_TIMEOUT_MS, &res));
     free(cmd);
     show("script -qec 'ctr run -t ... sh -c \"tty; stty size; exit 5\"'", &res);
     ASSERT_EQ(res.exit_code, 5);
@@ -171,15 +103,15 @@ TEST(piped_stdin_reaches_the_vm_and_eof_ends_it)
     struct ch_result res;
 
     SETUP();
-    snprintf(id, sizeof(id), "vm-stdin-%d", (int)getpid());
-    ASSERT_OK(ch_ctr_input(&ctd, RUN_TIMEOUT_MS, input, sizeof(input) - 1, &res, "run", "--rm",
+    vmc_id(id, sizeof(id), "vm-stdin");
+    ASSERT_OK(ch_ctr_input(ctd, RUN_TIMEOUT_MS, input, sizeof(input) - 1, &res, "run", "--rm",
                            "--runtime", RUNTIME, "--runtime-config-path", kata_toml, IMG, id,
                            "sh", "-c", "cat; echo done", NULL));
     show("printf ... | ctr run ... sh -c 'cat; echo done'", &res);
     ASSERT_EQ(res.exit_code, 0);
     ASSERT_STREQ(res.output, "hello from a pipe\nsecond line\ndone\n");
     ch_result_done(&res);
-    ASSERT_OK(check_gone(id));
+    ASSERT_EQ(check_gone(id), 0);
     stop_all();
     return 0;
 }
@@ -195,8 +127,8 @@ TEST(ctr_exec_t_names_its_pty_and_loopback_is_up)
     struct ch_result res;
 
     SETUP();
-    snprintf(id, sizeof(id), "vm-exec-tty-%d", (int)getpid());
-    ASSERT_OK(ch_ctr(&ctd, RUN_TIMEOUT_MS, &res, "run", "-d", "--runtime", RUNTIME,
+    vmc_id(id, sizeof(id), "vm-exec-tty");
+    ASSERT_OK(ch_ctr(ctd, RUN_TIMEOUT_MS, &res, "run", "-d", "--runtime", RUNTIME,
                      "--runtime-config-path", kata_toml, IMG, id, "sleep", "600", NULL));
     show("ctr run -d sleep 600", &res);
     ASSERT_EQ(res.exit_code, 0);
@@ -205,10 +137,10 @@ TEST(ctr_exec_t_names_its_pty_and_loopback_is_up)
     if (asprintf(&cmd,
                  "stty rows 21 cols 77; exec %s -a %s task exec -t --exec-id tty1 %s "
                  "sh -c 'tty; stty size; exit 6'",
-                 ctd.ctr_bin, ctd.sock, id) < 0)
+                 ctd->ctr_bin, ctd->sock, id) < 0)
         abort();
     char *argv[] = {(char *)SCRIPT_BIN, (char *)"-qec", cmd, (char *)"/dev/null", NULL};
-    ASSERT_OK(ch_run(argv, ctd.dir, NULL, NULL, 0, RUN_TIMEOUT_MS, &res));
+    ASSERT_OK(ch_run(argv, ctd->dir, NULL, NULL, 0, RUN_TIMEOUT_MS, &res));
     free(cmd);
     show("script -qec 'ctr task exec -t ... sh -c \"tty; stty size; exit 6\"'", &res);
     ASSERT_EQ(res.exit_code, 6);
@@ -217,7 +149,7 @@ TEST(ctr_exec_t_names_its_pty_and_loopback_is_up)
     ASSERT_TRUE(strstr(res.output, "21 77") != NULL);
     ch_result_done(&res);
 
-    ASSERT_OK(ch_ctr(&ctd, RUN_TIMEOUT_MS, &res, "task", "exec", "--exec-id", "lo1", id, "sh",
+    ASSERT_OK(ch_ctr(ctd, RUN_TIMEOUT_MS, &res, "task", "exec", "--exec-id", "lo1", id, "sh",
                      "-c", "ip addr show lo; ping -c1 -W5 127.0.0.1 >/dev/null && echo ping-ok",
                      NULL));
     show("ctr task exec ... ip addr show lo; ping -c1 127.0.0.1", &res);
@@ -227,22 +159,11 @@ TEST(ctr_exec_t_names_its_pty_and_loopback_is_up)
     ASSERT_TRUE(strstr(res.output, "ping-ok") != NULL);
     ch_result_done(&res);
 
-    ASSERT_OK(ch_ctr(&ctd, 30000, &res, "task", "kill", "-s", "KILL", id, NULL));
+    ASSERT_EQ(vmc_kill_task(&vm, id), 0);
+    ASSERT_OK(ch_ctr(ctd, 30000, &res, "container", "rm", id, NULL));
     ASSERT_EQ(res.exit_code, 0);
     ch_result_done(&res);
-    res.exit_code = -1;
-    for (int i = 0; i < 100 && res.exit_code != 0; i++) {
-        usleep(100000);
-        ASSERT_OK(ch_ctr(&ctd, 30000, &res, "task", "rm", id, NULL));
-        if (res.exit_code != 0)
-            ch_result_done(&res);
-    }
-    ASSERT_EQ(res.exit_code, 0);
-    ch_result_done(&res);
-    ASSERT_OK(ch_ctr(&ctd, 30000, &res, "container", "rm", id, NULL));
-    ASSERT_EQ(res.exit_code, 0);
-    ch_result_done(&res);
-    ASSERT_OK(check_gone(id));
+    ASSERT_EQ(check_gone(id), 0);
     stop_all();
     return 0;
 }

@@ -30,6 +30,7 @@
 #include "shim/task_service.h"
 #include "tests/harness/harness.h"
 #include "tests/support/fake_agent.h"
+#include "tests/support/shim_env.h"
 
 #define TASK "containerd.task.v2.Task"
 #define SANDBOXES "/run/kata-containers/shared/sandboxes"
@@ -44,60 +45,21 @@ static const char *sid(int n)
     return ids[n];
 }
 
-struct env {
-    struct shim shim;
-    struct fake_agent *fa;
-    struct ttrpc_client *client;
-    char sock[108], uri[128];
-};
-
-static void env_free(struct env *v)
-{
-    for (int i = 0; i < 200 && (v->shim.sandbox || v->shim.pending); i++)
-        loop_run_once(v->shim.loop, 20);
-    v->client = ttrpc_client_free(v->client);
-    v->shim.pool = workpool_free(v->shim.pool);
-    v->shim.server = ttrpc_server_free(v->shim.server);
-    v->fa = fake_agent_free(v->fa);
-    v->shim.loop = loop_free(v->shim.loop);
-}
-
-static int env_init(struct env *v, int exit_at_start)
+/* The in-process shim, once /bin/sh can run the hooks. */
+static int env_init(struct shim_env *v, int exit_at_start)
 {
     struct fake_agent_opts o = {.exit_at_start = exit_at_start};
-    char conf[256];
-    int sv[2];
-    FILE *f;
+    int r = shim_env_init(v, &o, 10);
 
-    memset(v, 0, sizeof(*v));
-    if (geteuid() != 0)
-        return test_skip("needs root (rootfs bind mounts)");
+    if (r)
+        return r;
     if (access("/bin/sh", X_OK) < 0)
         return test_skip("no /bin/sh to run as a hook");
-    snprintf(conf, sizeof(conf), "%s/kata-hooks.toml", test_tmpdir());
-    if (!(f = fopen(conf, "w")))
-        return 1;
-    fputs("[hypervisor.mock]\npath = \"/bin/true\"\n[agent.kata]\ndial_timeout = 10\n", f);
-    fclose(f);
-    setenv("KATA_CONF_FILE", conf, 1);
-    snprintf(v->sock, sizeof(v->sock), "%s/fake-agent.sock", test_tmpdir());
-    snprintf(v->uri, sizeof(v->uri), "unix://%s", v->sock);
-    v->shim.namespace_ = "default";
-    v->shim.id = "t";
-    v->shim.agent_uri_override = v->uri;
-    if (loop_new(&v->shim.loop) < 0 || workpool_new(v->shim.loop, 4, 64, &v->shim.pool) < 0 ||
-        ttrpc_server_new(v->shim.loop, NULL, &v->shim.server) < 0 ||
-        task_service_register(&v->shim) < 0 ||
-        fake_agent_new(v->shim.loop, v->sock, &o, &v->fa) < 0 ||
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0 ||
-        ttrpc_server_add_connection(v->shim.server, sv[0]) < 0 ||
-        ttrpc_client_new(v->shim.loop, sv[1], NULL, &v->client) < 0)
-        return 1;
     return 0;
 }
 
 #define ENV(v, exit_at_start)                                                                      \
-    _cleanup_(env_free) struct env v;                                                              \
+    _cleanup_(shim_env_free) struct shim_env v;                                                    \
     do {                                                                                           \
         int _r = env_init(&v, exit_at_start);                                                      \
         if (_r)                                                                                    \
@@ -105,7 +67,7 @@ static int env_init(struct env *v, int exit_at_start)
     } while (0)
 
 /* One synchronous Task call; returns the gRPC code, the message in msg. */
-static int call(struct env *v, const char *method, const ProtobufCMessage *req,
+static int call(struct shim_env *v, const char *method, const ProtobufCMessage *req,
                 const ProtobufCMessageDescriptor *resp_type, char *msg, size_t size)
 {
     struct err e = ERR_INIT;
@@ -147,7 +109,7 @@ static void make_bundle(const char *id, const char *hooks, char *bundle)
     fclose(f);
 }
 
-static int create(struct env *v, const char *id, const char *hooks, char *msg, size_t size)
+static int create(struct shim_env *v, const char *id, const char *hooks, char *msg, size_t size)
 {
     Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
     char bundle[512];
@@ -159,7 +121,7 @@ static int create(struct env *v, const char *id, const char *hooks, char *msg, s
                 msg, size);
 }
 
-static int start(struct env *v, const char *id)
+static int start(struct shim_env *v, const char *id)
 {
     Containerd__Task__V2__StartRequest q = CONTAINERD__TASK__V2__START_REQUEST__INIT;
     q.id = (char *)id;
@@ -167,7 +129,7 @@ static int start(struct env *v, const char *id)
     return call(v, "Start", &q.base, &containerd__task__v2__start_response__descriptor, NULL, 0);
 }
 
-static int wait_exit(struct env *v, const char *id)
+static int wait_exit(struct shim_env *v, const char *id)
 {
     Containerd__Task__V2__WaitRequest q = CONTAINERD__TASK__V2__WAIT_REQUEST__INIT;
     q.id = (char *)id;
@@ -175,7 +137,7 @@ static int wait_exit(struct env *v, const char *id)
     return call(v, "Wait", &q.base, &containerd__task__v2__wait_response__descriptor, NULL, 0);
 }
 
-static int delete_task(struct env *v, const char *id)
+static int delete_task(struct shim_env *v, const char *id)
 {
     Containerd__Task__V2__DeleteRequest q = CONTAINERD__TASK__V2__DELETE_REQUEST__INIT;
     q.id = (char *)id;
@@ -183,7 +145,7 @@ static int delete_task(struct env *v, const char *id)
     return call(v, "Delete", &q.base, &containerd__task__v2__delete_response__descriptor, NULL, 0);
 }
 
-static bool settle(struct env *v)
+static bool settle(struct shim_env *v)
 {
     for (int i = 0; i < 200 && (v->shim.sandbox || v->shim.pending); i++)
         loop_run_once(v->shim.loop, 20);
@@ -228,7 +190,7 @@ static char *slurp(const char *path)
 }
 
 /* Runs the loop until path exists (poststart runs after Start answered). */
-static bool wait_file(struct env *v, const char *path)
+static bool wait_file(struct shim_env *v, const char *path)
 {
     for (int i = 0; i < 500 && access(path, F_OK) < 0; i++)
         loop_run_once(v->shim.loop, 20);

@@ -26,6 +26,7 @@
 #include "shim/task_service.h"
 #include "tests/harness/harness.h"
 #include "tests/support/fake_agent.h"
+#include "tests/support/shim_env.h"
 
 #define TASK "containerd.task.v2.Task"
 #define SANDBOXES "/run/kata-containers/shared/sandboxes"
@@ -41,67 +42,17 @@ static const char *sid(int n)
     return ids[n];
 }
 
-struct env {
-    struct shim shim;
-    struct fake_agent *fa;
-    struct ttrpc_client *client;
-    char sock[108], uri[128];
-};
-
-static void env_free(struct env *v)
-{
-    /* Let teardown work finish, then free in dependency order. */
-    for (int i = 0; i < 200 && (v->shim.sandbox || v->shim.pending); i++)
-        loop_run_once(v->shim.loop, 20);
-    v->client = ttrpc_client_free(v->client);
-    v->shim.pool = workpool_free(v->shim.pool);
-    v->shim.server = ttrpc_server_free(v->shim.server);
-    v->fa = fake_agent_free(v->fa);
-    v->shim.loop = loop_free(v->shim.loop);
-}
-
-static int env_init(struct env *v, const struct fake_agent_opts *o, int dial_timeout_s)
-{
-    char conf[256];
-    int sv[2];
-    FILE *f;
-
-    memset(v, 0, sizeof(*v));
-    if (geteuid() != 0)
-        return test_skip("needs root (rootfs bind mounts)");
-    snprintf(conf, sizeof(conf), "%s/kata-fake.toml", test_tmpdir());
-    if (!(f = fopen(conf, "w")))
-        return 1;
-    fprintf(f, "[hypervisor.mock]\npath = \"/bin/true\"\n[agent.kata]\ndial_timeout = %d\n",
-            dial_timeout_s);
-    fclose(f);
-    setenv("KATA_CONF_FILE", conf, 1);
-    snprintf(v->sock, sizeof(v->sock), "%s/fake-agent.sock", test_tmpdir());
-    snprintf(v->uri, sizeof(v->uri), "unix://%s", v->sock);
-    v->shim.namespace_ = "default";
-    v->shim.id = "t";
-    v->shim.agent_uri_override = v->uri;
-    if (loop_new(&v->shim.loop) < 0 || workpool_new(v->shim.loop, 4, 64, &v->shim.pool) < 0 ||
-        ttrpc_server_new(v->shim.loop, NULL, &v->shim.server) < 0 ||
-        task_service_register(&v->shim) < 0 || fake_agent_new(v->shim.loop, v->sock, o, &v->fa) < 0 ||
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0 ||
-        ttrpc_server_add_connection(v->shim.server, sv[0]) < 0 ||
-        ttrpc_client_new(v->shim.loop, sv[1], NULL, &v->client) < 0)
-        return 1;
-    return 0;
-}
-
 #define ENV(v, ...)                                                                                \
-    _cleanup_(env_free) struct env v;                                                              \
+    _cleanup_(shim_env_free) struct shim_env v;                                                    \
     do {                                                                                           \
         struct fake_agent_opts _o = {__VA_ARGS__};                                                 \
-        int _r = env_init(&v, &_o, 10);                                                            \
+        int _r = shim_env_init(&v, &_o, 10);                                                       \
         if (_r)                                                                                    \
             return _r;                                                                             \
     } while (0)
 
 /* One synchronous Task call; returns the gRPC code. */
-static int call(struct env *v, const char *method, const ProtobufCMessage *req,
+static int call(struct shim_env *v, const char *method, const ProtobufCMessage *req,
                 const ProtobufCMessageDescriptor *resp_type, ProtobufCMessage **ret)
 {
     struct err e = ERR_INIT;
@@ -139,7 +90,7 @@ static void make_bundle(const char *id, char *bundle, size_t size)
     fclose(f);
 }
 
-static int create(struct env *v, const char *id, uint32_t *ret_pid)
+static int create(struct shim_env *v, const char *id, uint32_t *ret_pid)
 {
     Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
     Containerd__Task__V2__CreateTaskResponse *resp = NULL;
@@ -166,14 +117,14 @@ static int create(struct env *v, const char *id, uint32_t *ret_pid)
         _q;                                                                                        \
     })
 
-static int start(struct env *v, const char *id, const char *exec_id)
+static int start(struct shim_env *v, const char *id, const char *exec_id)
 {
     Containerd__Task__V2__StartRequest q =
         ID_REQ(Containerd__Task__V2__StartRequest, CONTAINERD__TASK__V2__START_REQUEST__INIT, id, exec_id);
     return call(v, "Start", &q.base, &containerd__task__v2__start_response__descriptor, NULL);
 }
 
-static int state(struct env *v, const char *id, const char *exec_id, int *ret_status,
+static int state(struct shim_env *v, const char *id, const char *exec_id, int *ret_status,
                  uint32_t *ret_exit)
 {
     Containerd__Task__V2__StateRequest q =
@@ -190,7 +141,7 @@ static int state(struct env *v, const char *id, const char *exec_id, int *ret_st
     return code;
 }
 
-static int wait_sync(struct env *v, const char *id, const char *exec_id, uint32_t *ret_exit)
+static int wait_sync(struct shim_env *v, const char *id, const char *exec_id, uint32_t *ret_exit)
 {
     Containerd__Task__V2__WaitRequest q =
         ID_REQ(Containerd__Task__V2__WaitRequest, CONTAINERD__TASK__V2__WAIT_REQUEST__INIT, id, exec_id);
@@ -205,7 +156,7 @@ static int wait_sync(struct env *v, const char *id, const char *exec_id, uint32_
     return code;
 }
 
-static int kill_task(struct env *v, const char *id, const char *exec_id, uint32_t sig)
+static int kill_task(struct shim_env *v, const char *id, const char *exec_id, uint32_t sig)
 {
     Containerd__Task__V2__KillRequest q =
         ID_REQ(Containerd__Task__V2__KillRequest, CONTAINERD__TASK__V2__KILL_REQUEST__INIT, id, exec_id);
@@ -213,7 +164,7 @@ static int kill_task(struct env *v, const char *id, const char *exec_id, uint32_
     return call(v, "Kill", &q.base, &google__protobuf__empty__descriptor, NULL);
 }
 
-static int delete_task(struct env *v, const char *id, const char *exec_id, uint32_t *ret_exit)
+static int delete_task(struct shim_env *v, const char *id, const char *exec_id, uint32_t *ret_exit)
 {
     Containerd__Task__V2__DeleteRequest q =
         ID_REQ(Containerd__Task__V2__DeleteRequest, CONTAINERD__TASK__V2__DELETE_REQUEST__INIT, id, exec_id);
@@ -237,7 +188,7 @@ static bool sandbox_dir_gone(const char *id)
     return access(path, F_OK) < 0;
 }
 
-static int settle(struct env *v)
+static int settle(struct shim_env *v)
 {
     for (int i = 0; i < 200 && v->shim.sandbox; i++)
         loop_run_once(v->shim.loop, 20);
@@ -387,10 +338,10 @@ TEST(oversized_read_is_rejected)
 
 TEST(silent_agent_fails_create_within_dial_timeout)
 {
-    _cleanup_(env_free) struct env v;
+    _cleanup_(shim_env_free) struct shim_env v;
     struct fake_agent_opts o = {.mode = FAKE_AGENT_SILENT, .exit_at_start = -1};
     uint64_t t0;
-    int r = env_init(&v, &o, 2);
+    int r = shim_env_init(&v, &o, 2);
 
     if (r)
         return r;
@@ -407,7 +358,7 @@ TEST(silent_agent_fails_create_within_dial_timeout)
 
 /* Create with the bundle's config.json holding `annotations` (a JSON
  * object body); returns the gRPC code and the error text in msg. */
-static int create_annotated(struct env *v, const char *id, const char *annotations, char *msg,
+static int create_annotated(struct shim_env *v, const char *id, const char *annotations, char *msg,
                             size_t size)
 {
     Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
@@ -469,7 +420,7 @@ TEST(config_errors_and_annotations_reach_create)
     return 0;
 }
 
-static int exec_req(struct env *v, const char *id, const char *exec_id)
+static int exec_req(struct shim_env *v, const char *id, const char *exec_id)
 {
     Containerd__Task__V2__ExecProcessRequest xq = CONTAINERD__TASK__V2__EXEC_PROCESS_REQUEST__INIT;
     Google__Protobuf__Any spec = GOOGLE__PROTOBUF__ANY__INIT;

@@ -20,49 +20,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "hypervisor/hv.h"
 #include "lib/err.h"
 #include "lib/fd.h"
 #include "tests/harness/harness.h"
+#include "tests/support/agent_ctl_run.h"
 
 #define QEMU_BIN "/usr/bin/qemu-system-x86_64"
 #define VIRTIOFSD "/usr/lib/qemu/virtiofsd"
 #define RUN_TIMEOUT_MS 300000
 #define CONSOLE_MARK "console-now"
 
-static const char *out_dir(void)
-{
-    const char *o = getenv("O");
-    return o && *o ? o : "build";
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A [hypervisor.qemu] configuration for the built guest image with two
  * vCPUs, one of them left offline by maxcpus=1. */
 static int write_config(char *path, size_t size, char *ctl, size_t ctl_size, const char *params)
 {
     char rel[PATH_MAX], kernel[PATH_MAX], initrd[PATH_MAX];
-    snprintf(ctl, ctl_size, "%s/bin/kata-agent-ctl", out_dir());
+    snprintf(ctl, ctl_size, "%s/bin/kata-agent-ctl", actl_out_dir());
     if (access(QEMU_BIN, X_OK) < 0)
         return test_skip("%s not installed", QEMU_BIN);
     if (access(ctl, X_OK) < 0)
         return test_skip("%s not built", ctl);
-    snprintf(rel, sizeof(rel), "%s/guest/vmlinuz.container", out_dir());
+    snprintf(rel, sizeof(rel), "%s/guest/vmlinuz.container", actl_out_dir());
     if (!realpath(rel, kernel))
-        return test_skip("no guest kernel in %s/guest (make guest)", out_dir());
-    snprintf(rel, sizeof(rel), "%s/guest/kata-containers-initrd.img", out_dir());
+        return test_skip("no guest kernel in %s/guest (make guest)", actl_out_dir());
+    snprintf(rel, sizeof(rel), "%s/guest/kata-containers-initrd.img", actl_out_dir());
     if (!realpath(rel, initrd))
-        return test_skip("no guest initrd in %s/guest (make guest)", out_dir());
+        return test_skip("no guest initrd in %s/guest (make guest)", actl_out_dir());
     bool vfs = access(VIRTIOFSD, X_OK) == 0;
     snprintf(path, size, "%s/qemu.toml", test_tmpdir());
     FILE *f = fopen(path, "w");
@@ -84,82 +70,45 @@ static int write_config(char *path, size_t size, char *ctl, size_t ctl_size, con
     return 0;
 }
 
-/* The state folder kata-agent-ctl announced ("state folder <path>"). */
-static bool state_folder(const char *out, char *path, size_t size)
+struct console_copy {
+    char *buf;
+    size_t size;
+    bool copied;
+};
+
+/* When CONSOLE_MARK shows up, copies the guest console log (QEMU's
+ * console.log in the state folder's vm/, where hypervisor/ keeps the VM's
+ * files) while the VM still runs. */
+static void console_watch(pid_t pid, const char *out, void *userdata)
 {
-    const char *p = strstr(out, "state folder ");
-    if (!p)
-        return false;
-    p += strlen("state folder ");
-    size_t n = strcspn(p, "\"\n ");
-    if (n == 0 || n >= size)
-        return false;
-    memcpy(path, p, n);
-    path[n] = '\0';
-    return true;
+    struct console_copy *c = userdata;
+    char dir[PATH_MAX], file[PATH_MAX + 16];
+
+    (void)pid;
+    if (c->copied || !strstr(out, CONSOLE_MARK) || !actl_state_folder(out, dir, sizeof(dir)))
+        return;
+    snprintf(file, sizeof(file), "%s/vm/console.log", dir);
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, c->buf, c->size - 1);
+        c->buf[n > 0 ? n : 0] = '\0';
+        close(fd);
+    }
+    c->copied = true;
 }
 
-/* Runs ctl with args; its output in out. When CONSOLE_MARK shows up, the
- * guest console log (QEMU's console.log in the state folder's vm/) is copied
- * into console. Returns the exit status, or -1. */
+/* Runs ctl with args; its output in out (reading stops when it is full).
+ * When CONSOLE_MARK shows up, the guest console log is copied into
+ * console. Returns the exit status, or -1. */
 static int run_ctl(const char *ctl, const char *const *args, char *out, size_t size, char *console,
                    size_t console_size)
 {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        dup2(p[1], STDOUT_FILENO);
-        dup2(p[1], STDERR_FILENO);
-        setenv("TMPDIR", test_tmpdir(), 1);
-        const char *argv[48] = {ctl, "-l", "debug"};
-        for (size_t i = 0; args[i] && i < 44; i++)
-            argv[i + 3] = args[i];
-        execv(ctl, (char **)argv);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t used = 0;
-    bool copied = false;
-    long long deadline = now_ms() + RUN_TIMEOUT_MS;
+    struct console_copy c = {.buf = console, .size = console_size};
+
     console[0] = '\0';
-    for (;;) {
-        struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-        int left = (int)(deadline - now_ms());
-        if (left <= 0 || poll(&pfd, 1, left) <= 0) {
-            kill(pid, SIGKILL);
-            break;
-        }
-        ssize_t n = read(p[0], out + used, size - 1 - used);
-        if (n <= 0)
-            break;
-        used += (size_t)n;
-        out[used] = '\0';
-        char dir[PATH_MAX], file[PATH_MAX + 16];
-        if (!copied && strstr(out, CONSOLE_MARK) && state_folder(out, dir, sizeof(dir))) {
-            /* hypervisor/ keeps the VM's files in <state>/vm */
-            snprintf(file, sizeof(file), "%s/vm/console.log", dir);
-            int fd = open(file, O_RDONLY | O_CLOEXEC);
-            if (fd >= 0) {
-                ssize_t c = read(fd, console, console_size - 1);
-                console[c > 0 ? c : 0] = '\0';
-                close(fd);
-            }
-            copied = true;
-        }
-        if (used + 1 >= size)
-            break;
-    }
-    close(p[0]);
-    int st = 0;
-    if (waitpid(pid, &st, 0) < 0)
-        return -1;
-    printf("#   output:\n%s", out);
+    int rc = actl_run(ctl, args, RUN_TIMEOUT_MS, false, out, size, console_watch, &c);
     printf("#   guest console:\n%s", console);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return rc;
 }
 
 /* Position of needle in hay after from, or -1. */
@@ -193,9 +142,9 @@ TEST(pid1_cmdline_and_resource_rpcs)
         "MemHotplugByProbe json://{\"memHotplugProbeAddr\": [4294967296]}", "-c",
         "SetGuestDateTime Sec=2000000000 Usec=0", "-c", "echo metrics-time", "-c", "GetMetrics",
         "-c", "echo " CONSOLE_MARK, "-c", "sleep 2s", NULL};
-    long long t0 = now_ms();
+    long long t0 = actl_now_ms();
     int rc = run_ctl(ctl, args, out, sizeof(out), console, sizeof(console));
-    printf("#   run: %lld ms, exit %d\n", now_ms() - t0, rc);
+    printf("#   run: %lld ms, exit %d\n", actl_now_ms() - t0, rc);
     ASSERT_EQ(rc, 0);
 
     /* agent.foo=1 did not stop the agent: it serves, as PID 1. */
@@ -287,12 +236,12 @@ TEST(fatal_error_powers_the_vm_off)
     char kernel[PATH_MAX], initrd[PATH_MAX], rel[PATH_MAX];
     if (access(QEMU_BIN, X_OK) < 0)
         return test_skip("%s not installed", QEMU_BIN);
-    snprintf(rel, sizeof(rel), "%s/guest/vmlinuz.container", out_dir());
+    snprintf(rel, sizeof(rel), "%s/guest/vmlinuz.container", actl_out_dir());
     if (!realpath(rel, kernel))
-        return test_skip("no guest kernel in %s/guest (make guest)", out_dir());
-    snprintf(rel, sizeof(rel), "%s/guest/kata-containers-initrd.img", out_dir());
+        return test_skip("no guest kernel in %s/guest (make guest)", actl_out_dir());
+    snprintf(rel, sizeof(rel), "%s/guest/kata-containers-initrd.img", actl_out_dir());
     if (!realpath(rel, initrd))
-        return test_skip("no guest initrd in %s/guest (make guest)", out_dir());
+        return test_skip("no guest initrd in %s/guest (make guest)", actl_out_dir());
     struct hv_config cfg = {
         .kind = HV_KIND_QEMU,
         .path = QEMU_BIN,
