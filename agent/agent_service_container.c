@@ -250,7 +250,8 @@ static void wait_process(struct ttrpc_call *call, const ProtobufCMessage *msg, v
     x->w.done = wait_done;
     ttrpc_call_on_cancel(call, wait_cancel, x);
     process_wait(p, &x->w);
-    /* An exec process goes away once its exit was reported (Kata). */
+    /* An exec process goes away once its exit was reported (Kata) and its
+     * output was read to the end. */
     if (process_exited(p) && process_waited(p))
         container_reap_exec(c, p);
 }
@@ -258,12 +259,16 @@ static void wait_process(struct ttrpc_call *call, const ProtobufCMessage *msg, v
 struct read_ctx {
     struct stdio_read r;
     struct ttrpc_call *call;
+    /* Alive while the read is parked: its stdio is the process's. */
+    struct process *p;
+    bool err_stream;
 };
 
 static void read_done(struct stdio_read *req, int r, const void *data, size_t n)
 {
     struct read_ctx *x = list_entry(req, struct read_ctx, r);
     (void)r;
+    process_output_read(x->p, x->err_stream, n);
     Grpc__ReadStreamResponse out = GRPC__READ_STREAM_RESPONSE__INIT;
     out.data.data = (uint8_t *)data;
     out.data.len = n;
@@ -289,6 +294,8 @@ static void read_stream(struct ttrpc_call *call, const ProtobufCMessage *msg, vo
         return;
     struct read_ctx *x = xnew(struct read_ctx, 1);
     x->call = call;
+    x->p = p;
+    x->err_stream = err_stream;
     x->r.max = req->len ? req->len : 32768;
     x->r.done = read_done;
     ttrpc_call_on_cancel(call, read_cancel, x);

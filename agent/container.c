@@ -27,6 +27,9 @@
 
 #define MS (1000ULL * 1000)
 #define RMDIR_RETRIES 200
+/* An exited exec whose output nobody reads (or a grandchild keeps open) is
+ * dropped after this long without a read. */
+#define EXEC_GRACE_NS (30000 * MS)
 
 enum state { ST_CREATING, ST_CREATED, ST_RUNNING, ST_STOPPED };
 
@@ -369,7 +372,15 @@ int container_exec(struct container *c, const char *exec_id, void *blob, size_t 
     _cleanup_free_ _unused_ void *owned = blob; /* copied into the helper config */
     if (!exec_id || !*exec_id)
         return err_set(e, -EINVAL, "exec_id: missing");
-    if (container_process(c, exec_id))
+    struct process *old = container_process(c, exec_id);
+    if (old && old != c->init && process_exited(old) && process_waited(old)) {
+        /* Kept only for output nobody read to the end: a new exec under
+         * the same id says its client has moved on. */
+        c->n_execs--;
+        process_free(old);
+        old = NULL;
+    }
+    if (old)
         return err_set(e, -EEXIST, "exec_id: process %s already exists in container %s",
                        exec_id, c->id);
     if (c->state != ST_RUNNING || c->removing || process_exited(c->init))
@@ -402,12 +413,21 @@ int container_exec(struct container *c, const char *exec_id, void *blob, size_t 
     return 0;
 }
 
-void container_reap_exec(struct container *c, struct process *p)
+static void exec_release(struct process *p, void *userdata)
 {
-    if (p == c->init || !process_exited(p))
-        return;
+    struct container *c = userdata;
     c->n_execs--;
     process_free(p);
+}
+
+void container_reap_exec(struct container *c, struct process *p)
+{
+    if (p == c->init || !process_exited(p) || !process_waited(p))
+        return;
+    /* Its exit was reported, but a ReadStdout/ReadStderr may still be on
+     * its way: the process (and its pipes) stay until its output was read
+     * to EOF, so no tail of the output is lost. */
+    process_release(p, EXEC_GRACE_NS, exec_release, c);
 }
 
 int container_signal(struct container *c, const char *exec_id, int signo, struct err *e)

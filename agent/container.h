@@ -44,7 +44,8 @@ void container_destroy_now(struct container *c);
 
 /* The process for exec_id ("" or the init's exec id: the init), or NULL. */
 struct process *container_process(struct container *c, const char *exec_id);
-/* Drops an exec process once it exited and a WaitProcess saw it (Kata). */
+/* Drops an exec process once it exited, a WaitProcess saw it (Kata) and its
+ * output was read to EOF (or nobody read it for a while). */
 void container_reap_exec(struct container *c, struct process *p);
 const char *container_id(const struct container *c);
 struct list_node;

@@ -52,7 +52,14 @@ struct process {
      * may free the process while it still reads it: process_free() then
      * only marks it and child_exited() frees it on the way out. */
     unsigned busy;
-    bool free_requested;
+    bool free_requested, freeing;
+    /* An exited exec is kept until its reader saw EOF on every output
+     * stream (or grew quiet for the grace): see process_release(). */
+    bool out_eof, err_eof;
+    uint64_t grace_ns;
+    struct loop_source *release_src;
+    void (*release)(struct process *p, void *userdata);
+    void *release_ud;
 };
 
 static void finish_pending(struct process *p, int r)
@@ -420,6 +427,10 @@ struct process *process_free(struct process *p)
         p->on_exit = NULL;
         return NULL;
     }
+    /* stdio_free() below answers parked reads: no release from those. */
+    p->freeing = true;
+    p->release = NULL;
+    p->release_src = loop_source_free(p->release_src);
     p->pending = NULL;
     close_sync(p);
     p->timer = loop_source_free(p->timer);
@@ -527,6 +538,66 @@ struct stdio *process_stdio(struct process *p)
 bool process_waited(const struct process *p)
 {
     return p->waited;
+}
+
+static bool output_done(const struct process *p)
+{
+    return p->out_eof && (p->err_eof || stdio_is_tty(p->stdio));
+}
+
+static void release_now(struct loop_source *s, void *userdata)
+{
+    struct process *p = userdata;
+    (void)s;
+    if (!output_done(p))
+        log_warn("process %s: exited, and no read of its output came for %llu s; dropping "
+                 "the rest",
+                 p->exec_id, (unsigned long long)(p->grace_ns / 1000000000ULL));
+    void (*fn)(struct process *, void *) = p->release;
+    p->release = NULL;
+    p->release_src = loop_source_free(p->release_src);
+    if (fn)
+        fn(p, p->release_ud);
+}
+
+/* The release runs from a timer, never inside a stdio callback: its fn
+ * frees the process and with it the stdio. */
+static void arm_release(struct process *p, uint64_t deadline_ns)
+{
+    if (p->release_src && loop_timer_set(p->release_src, deadline_ns) == 0)
+        return;
+    p->release_src = loop_source_free(p->release_src);
+    if (loop_add_timer(p->agent->loop, deadline_ns, release_now, p, &p->release_src) < 0)
+        log_warn("process %s: cannot arm its release; it stays until its container goes",
+                 p->exec_id);
+}
+
+void process_release(struct process *p, uint64_t grace_ns,
+                     void (*fn)(struct process *p, void *userdata), void *userdata)
+{
+    if (p->release || p->freeing)
+        return;
+    p->release = fn;
+    p->release_ud = userdata;
+    p->grace_ns = grace_ns;
+    /* Deadline 1: the first timer run, i.e. as soon as the loop turns. */
+    arm_release(p, output_done(p) ? 1 : loop_now() + grace_ns);
+}
+
+void process_output_read(struct process *p, bool err_stream, size_t n)
+{
+    if (p->freeing)
+        return;
+    if (n == 0) {
+        if (err_stream && !stdio_is_tty(p->stdio))
+            p->err_eof = true;
+        else
+            p->out_eof = true;
+    }
+    if (!p->release)
+        return;
+    /* A reader still at it gets a fresh grace. */
+    arm_release(p, output_done(p) ? 1 : loop_now() + p->grace_ns);
 }
 
 struct list_node *process_node(struct process *p)

@@ -64,6 +64,15 @@ int process_pidfd(const struct process *p);
 const char *process_exec_id(const struct process *p);
 struct stdio *process_stdio(struct process *p);
 bool process_waited(const struct process *p);
+/* The owner is done with an exited process once its output was read: fn
+ * runs later from the loop when stdout and stderr (with a tty, the one
+ * stream) have been read to EOF, or when no read came for grace_ns (a
+ * reader that never comes, or a grandchild that keeps the pipe open).
+ * fn may free the process. Once only; process_free() cancels it. */
+void process_release(struct process *p, uint64_t grace_ns,
+                     void (*fn)(struct process *p, void *userdata), void *userdata);
+/* A read of stdout (or stderr) answered n bytes; 0 is EOF. */
+void process_output_read(struct process *p, bool err_stream, size_t n);
 
 /* Intrusive link for the owning container's list. */
 struct list_node *process_node(struct process *p);

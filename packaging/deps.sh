@@ -9,7 +9,7 @@ build_pkgs="make gcc clang pkg-config protobuf-c-compiler libprotobuf-c-dev libp
     cpio kmod lz4 zstd xz-utils binutils"
 test_pkgs="libclang-rt-14-dev libfuzzer-14-dev golang-go golang-github-containerd-ttrpc-dev
     containerd runc python3 busybox-static qemu-system-x86
-    containernetworking-plugins iproute2 iperf3 nodejs npm"
+    containernetworking-plugins iproute2 iperf3 nodejs npm e2fsprogs"
 
 case "${1:-all}" in
 build) want="$build_pkgs" ;;

@@ -461,8 +461,8 @@ int agent_call_unused_reply(struct agent_client *ac, const char *method,
 }
 
 int agent_create_sandbox(struct agent_client *ac, const char *sandbox_id, const char *hostname,
-                         enum agent_share share, unsigned msize_9p, agent_reply_fn fn, void *ud,
-                         struct agent_op **ret_op)
+                         char *const *dns, size_t n_dns, enum agent_share share, unsigned msize_9p,
+                         agent_reply_fn fn, void *ud, struct agent_op **ret_op)
 {
     Grpc__CreateSandboxRequest req = GRPC__CREATE_SANDBOX_REQUEST__INIT;
     Grpc__Storage st = GRPC__STORAGE__INIT;
@@ -476,6 +476,8 @@ int agent_create_sandbox(struct agent_client *ac, const char *sandbox_id, const 
 
     req.sandbox_id = (char *)sandbox_id;
     req.hostname = (char *)hostname;
+    req.dns = (char **)dns;
+    req.n_dns = n_dns;
     /* The share's tag and guest folder are Kata's (kata.md §3). */
     st.source = (char *)"kataShared";
     st.mount_point = (char *)"/run/kata-containers/shared/containers";

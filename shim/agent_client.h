@@ -78,8 +78,8 @@ int agent_call_unused_reply(struct agent_client *ac, const char *method,
 enum agent_share { AGENT_SHARE_NONE, AGENT_SHARE_VIRTIO_FS, AGENT_SHARE_9P };
 #define AGENT_MSIZE_9P_DEFAULT 8192
 int agent_create_sandbox(struct agent_client *ac, const char *sandbox_id, const char *hostname,
-                         enum agent_share share, unsigned msize_9p, agent_reply_fn fn, void *ud,
-                         struct agent_op **ret_op);
+                         char *const *dns, size_t n_dns, enum agent_share share, unsigned msize_9p,
+                         agent_reply_fn fn, void *ud, struct agent_op **ret_op);
 int agent_destroy_sandbox(struct agent_client *ac, agent_reply_fn fn, void *ud,
                           struct agent_op **ret_op);
 /* Starts the GetOOMEvent long-poll loop: fn for each OOM event, until the

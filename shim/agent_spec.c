@@ -3,8 +3,10 @@
  * touches grpc.Spec. */
 #include "shim/agent_spec.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,6 +210,73 @@ int agent_spec_hostname(const struct agent_spec *s, char *buf, size_t size, stru
         return err_set(e, -EINVAL, "hostname: longer than 64 characters");
     snprintf(buf, size, "%s", h);
     return 0;
+}
+
+static bool dns_line_wanted(const char *l)
+{
+    static const char *const keywords[] = {"nameserver", "search", "domain", "options",
+                                           "sortlist"};
+    for (size_t k = 0; k < ELEMENTSOF(keywords); k++) {
+        size_t kl = strlen(keywords[k]);
+        if (strncmp(l, keywords[k], kl) != 0 || (l[kl] != ' ' && l[kl] != '\t'))
+            continue;
+        if (k != 0)
+            return true;
+        /* The agent refuses an address it cannot parse, and with it the
+         * whole sandbox: a zone index (fe80::1%eth0) is such an address. */
+        const char *ip = l + kl + strspn(l + kl, " \t");
+        char addr[INET6_ADDRSTRLEN];
+        size_t n = strcspn(ip, " \t");
+        if (n == 0 || n >= sizeof(addr))
+            return false;
+        memcpy(addr, ip, n);
+        addr[n] = '\0';
+        unsigned char bin[16];
+        return inet_pton(AF_INET, addr, bin) == 1 || inet_pton(AF_INET6, addr, bin) == 1;
+    }
+    return false;
+}
+
+int agent_spec_dns(const struct agent_spec *s, char ***ret_lines, size_t *ret_n, struct err *e)
+{
+    const char *src = NULL;
+    *ret_lines = NULL;
+    *ret_n = 0;
+    for (size_t i = 0; i < s->spec->n_mounts; i++) {
+        const Grpc__Mount *m = s->spec->mounts[i];
+        if (m && m->destination && m->source && strcmp(m->destination, "/etc/resolv.conf") == 0)
+            src = m->source;
+    }
+    if (!src)
+        return 0;
+    _cleanup_fclose_ FILE *f = fopen(src, "re");
+    if (!f)
+        return err_set(e, -errno, "mounts: /etc/resolv.conf source %s: %s", src, strerror(errno));
+    char **lines = xnew(char *, AGENT_SPEC_MAX_DNS_LINES);
+    size_t n = 0;
+    char buf[1024];
+    while (n < AGENT_SPEC_MAX_DNS_LINES && fgets(buf, sizeof(buf), f)) {
+        bool whole = strchr(buf, '\n') != NULL || feof(f);
+        buf[strcspn(buf, "\r\n")] = '\0';
+        if (!whole) { /* longer than any sane line: skip the rest of it */
+            int c;
+            while ((c = fgetc(f)) != EOF && c != '\n')
+                ;
+            continue;
+        }
+        if (dns_line_wanted(buf))
+            lines[n++] = xstrdup(buf);
+    }
+    *ret_lines = lines;
+    *ret_n = n;
+    return 0;
+}
+
+void agent_spec_dns_free(char **lines, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(lines[i]);
+    free(lines);
 }
 
 struct agent_spec *agent_spec_free(struct agent_spec *s)

@@ -25,6 +25,18 @@ int agent_spec_parse(const char *json, size_t len, const char *cid, const char *
 /* NULL-safe, returns NULL. */
 struct agent_spec *agent_spec_free(struct agent_spec *s);
 
+/* The pod's DNS as CreateSandbox carries it, as Kata's runtime finds it:
+ * the lines of the host file the spec mounts at /etc/resolv.conf (CRI
+ * writes one per pod). Only resolv.conf directives are kept (nameserver
+ * lines with an address inet_pton accepts, search, domain, options,
+ * sortlist), at most AGENT_SPEC_MAX_DNS_LINES; comments, blanks and
+ * anything else are dropped, so one odd line cannot fail the pod. No such
+ * mount: *ret_n = 0. Free the lines with agent_spec_dns_free(). Reads a
+ * file: call from a worker. */
+#define AGENT_SPEC_MAX_DNS_LINES 64
+int agent_spec_dns(const struct agent_spec *s, char ***ret_lines, size_t *ret_n, struct err *e);
+void agent_spec_dns_free(char **lines, size_t n);
+
 /* The spec's hostname (the pod's, in a CRI sandbox container's spec) into
  * buf; "" when it has none. A hostname longer than 64 characters is an
  * error naming the field. */

@@ -47,6 +47,8 @@ struct sandbox {
     struct network *net;                /* the pod's interfaces (shim/network.h) */
     struct network_agent *net_op;       /* sending them to the agent */
     char hostname[65];                  /* the first container's spec hostname: CreateSandbox */
+    char **dns;                         /* its /etc/resolv.conf lines: CreateSandbox */
+    size_t n_dns;
 };
 
 enum process_state { PROC_CREATED, PROC_STARTING, PROC_RUNNING, PROC_STOPPED };

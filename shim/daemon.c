@@ -126,10 +126,13 @@ static int shim_init(struct shim *shim, const struct shim_args *a, struct err *e
 
 static void shim_done(struct shim *shim)
 {
+    /* Pool first: a teardown job queued meanwhile (events_flush() turns the
+     * loop) points at the sandbox and its done() frees it, so the sandbox
+     * must outlive the pool's pending completions. */
+    shim->pool = workpool_free(shim->pool);
     shim->sandbox = sandbox_free(shim->sandbox);
     shim->server = ttrpc_server_free(shim->server);
     shim->events = events_free(shim->events);
-    shim->pool = workpool_free(shim->pool);
     shim->loop = loop_free(shim->loop);
     if (shim->socket_path[0])
         unlink(shim->socket_path);

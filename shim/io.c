@@ -189,7 +189,12 @@ static void out_read_done(const struct agent_reply *r, void *ud)
 
     s->op = NULL;
     if (r->code < 0 || r->len == 0) {
-        if (r->code < 0 && r->code != -ECONNRESET && r->code != -ENOENT)
+        /* The agent keeps an exited process until its output was read to
+         * EOF, so NOT_FOUND means it gave up on us: say so, output is lost. */
+        if (r->code == -ENOENT)
+            log_info("%s: read %s: %s; the rest of its output is lost", io->cid,
+                     s->is_stderr ? "stderr" : "stdout", r->msg);
+        else if (r->code < 0 && r->code != -ECONNRESET)
             log_debug("%s: read %s: %s", io->cid, s->is_stderr ? "stderr" : "stdout", r->msg);
         s->eof = true;
     } else {

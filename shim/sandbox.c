@@ -173,8 +173,8 @@ static enum agent_share guest_share(const struct sandbox *sb)
 
 static void send_create_sandbox(struct sandbox *sb)
 {
-    int r = agent_create_sandbox(sb->ac, sb->id, sb->hostname, guest_share(sb), sb->cfg.hv.msize_9p,
-                                 create_sandbox_done, sb, NULL);
+    int r = agent_create_sandbox(sb->ac, sb->id, sb->hostname, sb->dns, sb->n_dns, guest_share(sb),
+                                 sb->cfg.hv.msize_9p, create_sandbox_done, sb, NULL);
 
     if (r < 0)
         sb_fail(sb, r, "CreateSandbox: the agent is not connected");
@@ -215,15 +215,18 @@ struct sjob {
     struct network *net;
     char uri[256];
     char hostname[65];
+    char **dns;
+    size_t n_dns;
     int pidfd, pid;
     int r;
     struct err e;
 };
 
-/* The first container's spec names the pod's hostname (a CRI sandbox's
- * spec; none under plain ctr run), which CreateSandbox gives the guest. A
- * spec that does not load is reported when its container is created. */
-static void read_hostname(struct sjob *j)
+/* The first container's spec names the pod's hostname and DNS (a CRI
+ * sandbox's spec; none under plain ctr run), which CreateSandbox gives the
+ * guest. A spec that does not load is reported when its container is
+ * created. */
+static void read_identity(struct sjob *j)
 {
     struct agent_spec *spec = NULL;
     struct err e = ERR_INIT;
@@ -233,6 +236,9 @@ static void read_hostname(struct sjob *j)
         log_warn("sandbox %s: no hostname for the guest: %s", j->sb->id, err_msg(&e));
         j->hostname[0] = '\0';
     }
+    err_clear(&e);
+    if (spec && agent_spec_dns(spec, &j->dns, &j->n_dns, &e) < 0)
+        log_warn("sandbox %s: no DNS for the guest: %s", j->sb->id, err_msg(&e));
     agent_spec_free(spec);
 }
 
@@ -241,7 +247,7 @@ static void start_work(void *ud)
     struct sjob *j = ud;
     struct sandbox *sb = j->sb;
 
-    read_hostname(j);
+    read_identity(j);
     if ((j->r = share_setup(sb->id, &j->e)) < 0 || !j->use_vm)
         return;
     if ((j->r = sandbox_net_prepare(sb->id, &sb->cfg, j->config_json, &sb->hv, &j->net,
@@ -270,6 +276,8 @@ static void start_done(void *ud)
 
     sb->job_running = false;
     snprintf(sb->hostname, sizeof(sb->hostname), "%s", j->hostname);
+    sb->dns = TAKE_PTR(j->dns);
+    sb->n_dns = j->n_dns;
     sb->vm = j->vm;
     sb->vmm_pid = j->pid;
     sb->vmm_pidfd = j->pidfd;
@@ -518,6 +526,7 @@ struct sandbox *sandbox_free(struct sandbox *sb)
     sb->teardown_defer = loop_source_free(sb->teardown_defer);
     hv_vm_free(sb->vm);
     network_free(sb->net);
+    agent_spec_dns_free(sb->dns, sb->n_dns);
     free(sb);
     return NULL;
 }

@@ -16,6 +16,7 @@
 #include "google/protobuf/empty.pb-c.h"
 #include "kata/agent.pb-c.h"
 #include "kata/health.pb-c.h"
+#include "lib/loop.h"
 #include "lib/ttrpc/ttrpc.h"
 #include "tests/harness/harness.h"
 #include "tests/support/agent_harness.h"
@@ -124,6 +125,21 @@ static int wait_proc(struct fixture *f, const char *cid, const char *eid)
     int st = ((Grpc__WaitProcessResponse *)resp)->status;
     protobuf_c_message_free_unpacked(resp, NULL);
     return st;
+}
+
+/* The exec is dropped on the agent's next loop turn after the last EOF was
+ * read; WaitProcess answers its status until then, NOT_FOUND after. */
+static int wait_gone(struct fixture *f, const char *cid, const char *eid)
+{
+    for (int i = 0; i < 1000; i++) {
+        int st = wait_proc(f, cid, eid);
+        if (st == -1000 - TTRPC_NOT_FOUND)
+            return 0;
+        if (st < 0)
+            return st;
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    return -ETIMEDOUT;
 }
 
 static int exec_proc(struct fixture *f, const char *cid, const char *eid, const char *const *args,
@@ -303,7 +319,11 @@ TEST(agent_exec_stdin_signal)
     sg.signal = SIGTERM;
     ASSERT_EQ(agent_harness_call(&f.h, "SignalProcess", &sg.base, EMPTY, NULL, NULL), 0);
     ASSERT_EQ(wait_proc(&f, "ex1", "sl1"), 143);
-    ASSERT_EQ(wait_proc(&f, "ex1", "sl1"), -1000 - TTRPC_NOT_FOUND);
+    /* Gone once its exit was reported and its output read to EOF. */
+    char none[16];
+    ASSERT_EQ(read_all(&f, "ex1", "sl1", false, none, sizeof(none)), 0);
+    ASSERT_EQ(read_all(&f, "ex1", "sl1", true, none, sizeof(none)), 0);
+    ASSERT_EQ(wait_gone(&f, "ex1", "sl1"), 0);
 
     /* Terminal: stty size reports the size set by TtyWinResize. The shell
      * waits for a line on stdin, sent after the resize, not for a time. */
@@ -573,6 +593,148 @@ TEST(agent_tty_late_reader)
     ASSERT_GT(read_all(&f, "late1", "late1", false, out, sizeof(out)), 0);
     ASSERT_STREQ(out, "late-output\r\n");
     ASSERT_EQ(remove_ctr(&f, "late1"), 0);
+    r = check_no_leaks(&f, s.cgroup);
+    int t = teardown(&f);
+    return r ? r : t;
+}
+
+/* Checks that out is exactly `seq 1 n`. */
+static int check_seq(const char *out, int n)
+{
+    const char *p = out;
+    for (int i = 1; i <= n; i++) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || *end != '\n' || v != i) {
+            printf("#   seq differs at %d\n", i);
+            return -1;
+        }
+        p = end + 1;
+    }
+    return *p == '\0' ? 0 : -1;
+}
+
+struct async_wait {
+    bool done;
+    int code, status;
+};
+
+static void async_wait_done(const struct ttrpc_status *st, const ProtobufCMessage *resp, void *ud)
+{
+    struct async_wait *w = ud;
+    w->done = true;
+    w->code = st->code;
+    if (st->code == TTRPC_OK)
+        w->status = ((const Grpc__WaitProcessResponse *)resp)->status;
+}
+
+/* An exec's exit is reported before its output was read: the output left in
+ * its pipe must still be readable to the end (the shim asks WaitProcess
+ * while it reads, and a read after the answer used to get NOT_FOUND). */
+TEST(agent_exec_output_outlives_wait)
+{
+    struct fixture f;
+    int r = setup(&f);
+    if (r)
+        return r;
+    struct agent_harness_spec s;
+    const char *args[] = {"sleep", "1000", NULL};
+    agent_harness_spec_init(&s, f.bundle, args);
+    const char *msg;
+    ASSERT_EQ(create(&f, &s, "ow1", &msg), 0);
+    ASSERT_EQ(simple(&f, "StartContainer", "ow1", &msg), 0);
+    size_t size = 2u << 20;
+    char *out = malloc(size);
+    ASSERT_TRUE(out != NULL);
+
+    /* Small enough to sit in the pipe: the exit is answered first. */
+    const char *small[] = {"busybox", "seq", "1", "10000", NULL};
+    ASSERT_EQ(exec_proc(&f, "ow1", "small", small, false, &msg), 0);
+    ASSERT_EQ(wait_proc(&f, "ow1", "small"), 0);
+    ASSERT_EQ(read_all(&f, "ow1", "small", false, out, size), 48894);
+    ASSERT_EQ(check_seq(out, 10000), 0);
+    char err[64];
+    ASSERT_EQ(read_all(&f, "ow1", "small", true, err, sizeof(err)), 0);
+
+    /* Big: WaitProcess is in flight while the output is read, as the shim
+     * does; the answer comes while the pipe still holds the tail. */
+    const char *big[] = {"busybox", "seq", "1", "200000", NULL};
+    ASSERT_EQ(exec_proc(&f, "ow1", "big", big, false, &msg), 0);
+    Grpc__WaitProcessRequest wreq = GRPC__WAIT_PROCESS_REQUEST__INIT;
+    wreq.container_id = (char *)"ow1";
+    wreq.exec_id = (char *)"big";
+    struct async_wait w = {0};
+    ASSERT_EQ(ttrpc_client_call(f.h.client, "grpc.AgentService", "WaitProcess", &wreq.base,
+                                &grpc__wait_process_response__descriptor, NULL, async_wait_done,
+                                &w),
+              0);
+    ASSERT_EQ(read_all(&f, "ow1", "big", false, out, size), 1288895);
+    ASSERT_EQ(check_seq(out, 200000), 0);
+    ASSERT_EQ(read_all(&f, "ow1", "big", true, err, sizeof(err)), 0);
+    /* EOF came after the exit; the answer is on its way, not bounded here. */
+    while (!w.done)
+        loop_run_once(f.h.loop, 1000);
+    ASSERT_EQ(w.code, TTRPC_OK);
+    ASSERT_EQ(w.status, 0);
+    free(out);
+
+    /* Read to EOF: the execs are gone now. */
+    ASSERT_EQ(wait_gone(&f, "ow1", "small"), 0);
+    ASSERT_EQ(wait_gone(&f, "ow1", "big"), 0);
+
+    Grpc__SignalProcessRequest sg = GRPC__SIGNAL_PROCESS_REQUEST__INIT;
+    sg.container_id = (char *)"ow1";
+    sg.signal = SIGKILL;
+    sg.exec_id = (char *)"";
+    ASSERT_EQ(agent_harness_call(&f.h, "SignalProcess", &sg.base, EMPTY, NULL, NULL), 0);
+    ASSERT_EQ(wait_proc(&f, "ow1", "ow1"), 128 + SIGKILL);
+    ASSERT_EQ(remove_ctr(&f, "ow1"), 0);
+    r = check_no_leaks(&f, s.cgroup);
+    int t = teardown(&f);
+    return r ? r : t;
+}
+
+/* A background child keeps the exec's stdout open after the exec exited:
+ * no EOF ever comes, so the agent drops the exec once no read came for
+ * its grace (30 s); the read parked then gets EOF and nothing leaks. The
+ * wait is the agent's bound, not an assertion on time. */
+TEST(agent_exec_grandchild_holds_output)
+{
+    struct fixture f;
+    int r = setup(&f);
+    if (r)
+        return r;
+    struct agent_harness_spec s;
+    const char *args[] = {"sleep", "1000", NULL};
+    agent_harness_spec_init(&s, f.bundle, args);
+    const char *msg;
+    ASSERT_EQ(create(&f, &s, "gc1", &msg), 0);
+    ASSERT_EQ(simple(&f, "StartContainer", "gc1", &msg), 0);
+    const char *bg[] = {"sh", "-c", "sleep 1000 & echo hi", NULL};
+    /* A new exec under the id of one kept for its output replaces it. */
+    ASSERT_EQ(exec_proc(&f, "gc1", "bg", bg, false, &msg), 0);
+    ASSERT_EQ(wait_proc(&f, "gc1", "bg"), 0);
+    const char *again[] = {"echo", "again", NULL};
+    ASSERT_EQ(exec_proc(&f, "gc1", "bg", again, false, &msg), 0);
+    ASSERT_EQ(wait_proc(&f, "gc1", "bg"), 0);
+    char again_out[64];
+    ASSERT_EQ(read_all(&f, "gc1", "bg", false, again_out, sizeof(again_out)), 6);
+    ASSERT_STREQ(again_out, "again\n");
+
+    ASSERT_EQ(exec_proc(&f, "gc1", "bg", bg, false, &msg), 0);
+    ASSERT_EQ(wait_proc(&f, "gc1", "bg"), 0);
+    char out[64];
+    ASSERT_EQ(read_all(&f, "gc1", "bg", false, out, sizeof(out)), 3);
+    ASSERT_STREQ(out, "hi\n");
+    ASSERT_EQ(wait_gone(&f, "gc1", "bg"), 0);
+
+    Grpc__SignalProcessRequest sg = GRPC__SIGNAL_PROCESS_REQUEST__INIT;
+    sg.container_id = (char *)"gc1";
+    sg.exec_id = (char *)"";
+    sg.signal = SIGKILL;
+    ASSERT_EQ(agent_harness_call(&f.h, "SignalProcess", &sg.base, EMPTY, NULL, NULL), 0);
+    ASSERT_EQ(wait_proc(&f, "gc1", "gc1"), 128 + SIGKILL);
+    ASSERT_EQ(remove_ctr(&f, "gc1"), 0);
     r = check_no_leaks(&f, s.cgroup);
     int t = teardown(&f);
     return r ? r : t;

@@ -30,6 +30,7 @@ struct seen {
     char sandbox_id[64], hostname[64];
     char driver[32], source[32], fstype[32], mount_point[128];
     char options[256]; /* joined with '|' */
+    char dns[256];     /* joined with '|' */
 };
 
 struct run {
@@ -56,6 +57,10 @@ static void on_create_sandbox(struct run *t, const Grpc__CreateSandboxRequest *r
     s->calls++;
     copy(s->sandbox_id, sizeof(s->sandbox_id), r->sandbox_id);
     copy(s->hostname, sizeof(s->hostname), r->hostname);
+    for (size_t i = 0; i < r->n_dns; i++) {
+        size_t len = strlen(s->dns);
+        snprintf(s->dns + len, sizeof(s->dns) - len, "%s%s", i ? "|" : "", r->dns[i]);
+    }
     s->n_storages = r->n_storages;
     if (r->n_storages == 0)
         return;
@@ -121,7 +126,8 @@ static void ready(struct agent_client *ac, int code, const char *msg, void *ud)
         t->done = true;
         return;
     }
-    r = agent_create_sandbox(ac, "sb-1", "pod-host", t->share, t->msize, created, t, NULL);
+    static char *const dns[] = {(char *)"nameserver 10.96.0.10", (char *)"search svc.local"};
+    r = agent_create_sandbox(ac, "sb-1", "pod-host", dns, 2, t->share, t->msize, created, t, NULL);
     if (r < 0) {
         t->code = r;
         t->done = true;
@@ -180,6 +186,7 @@ TEST(nine_p_storage_is_katas)
     ASSERT_EQ(t.seen.calls, 1);
     ASSERT_STREQ(t.seen.sandbox_id, "sb-1");
     ASSERT_STREQ(t.seen.hostname, "pod-host");
+    ASSERT_STREQ(t.seen.dns, "nameserver 10.96.0.10|search svc.local");
     ASSERT_EQ(t.seen.n_storages, 1);
     ASSERT_STREQ(t.seen.driver, "9p");
     ASSERT_STREQ(t.seen.source, "kataShared");

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/err.h"
 #include "shim/agent_spec-internal.h"
@@ -158,5 +159,52 @@ TEST(pod_containers_share_the_guest_uts_namespace)
                          "0123456789012345678901234\",",
                      "", &v),
               -EINVAL);
+    return 0;
+}
+
+/* CreateSandbox's DNS is the pod's resolv.conf mount, as Kata's runtime
+ * reads it: directives kept, comments, junk and unusable nameservers
+ * dropped so one odd line cannot fail the pod. */
+TEST(pod_dns_comes_from_the_resolv_conf_mount)
+{
+    char path[256], json[1024];
+    snprintf(path, sizeof(path), "/tmp/agent-spec-dns-%d", (int)getpid());
+    FILE *f = fopen(path, "w");
+    ASSERT_TRUE(f != NULL);
+    fputs("# written by CRI\n\nnameserver 10.96.0.10\nnameserver fe80::1%eth0\n"
+          "nameserver not-an-ip\nsearch default.svc.cluster.local svc.cluster.local\n"
+          "options ndots:5\nbogus line\ndomain example.org", f);
+    fclose(f);
+    snprintf(json, sizeof(json),
+             "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"
+             "\"root\":{\"path\":\"rootfs\"},\"mounts\":[{\"destination\":\"/etc/resolv.conf\","
+             "\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"rbind\",\"ro\"]}]}",
+             path);
+    struct agent_spec *s = NULL;
+    struct err e = ERR_INIT;
+    ASSERT_OK(agent_spec_parse(json, strlen(json), "c1", "/r", &s, &e));
+    char **lines = NULL;
+    size_t n = 9;
+    ASSERT_OK(agent_spec_dns(s, &lines, &n, &e));
+    ASSERT_EQ(n, 4);
+    ASSERT_STREQ(lines[0], "nameserver 10.96.0.10");
+    ASSERT_STREQ(lines[1], "search default.svc.cluster.local svc.cluster.local");
+    ASSERT_STREQ(lines[2], "options ndots:5");
+    ASSERT_STREQ(lines[3], "domain example.org"); /* last line without a newline */
+    agent_spec_dns_free(lines, n);
+    /* The file has gone: an error naming the mount, and no lines. */
+    unlink(path);
+    ASSERT_EQ(agent_spec_dns(s, &lines, &n, &e), -ENOENT);
+    ASSERT_TRUE(strstr(err_msg(&e), "/etc/resolv.conf") != NULL);
+    ASSERT_EQ(n, 0);
+    agent_spec_free(s);
+    /* No resolv.conf mount (plain ctr run): nothing to send. */
+    static const char plain[] = "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"sh\"],"
+                                "\"cwd\":\"/\"},\"root\":{\"path\":\"rootfs\"}}";
+    ASSERT_OK(agent_spec_parse(plain, sizeof(plain) - 1, "c1", "/r", &s, &e));
+    ASSERT_OK(agent_spec_dns(s, &lines, &n, &e));
+    ASSERT_EQ(n, 0);
+    agent_spec_dns_free(lines, n);
+    agent_spec_free(s);
     return 0;
 }
