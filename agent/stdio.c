@@ -15,19 +15,11 @@
 
 #define TTY_DRAIN_NS (500ULL * 1000 * 1000)
 #define READ_MAX (1U << 20)
-/* Re-check of a parked read: first after RECHECK_MIN_NS, then doubling up
- * to RECHECK_MAX_NS while nothing comes. */
-#define RECHECK_MIN_NS (50ULL * 1000 * 1000)
-#define RECHECK_MAX_NS (1000ULL * 1000 * 1000)
 
 struct stream {
     struct stdio *owner;
     int fd;
     struct loop_source *src;
-    /* While reads are parked: a timer that reads again even without a
-     * wake-up from the pipe (see stream_update). */
-    struct loop_source *recheck;
-    uint64_t recheck_ns;
     struct list_node reads;
     unsigned n_reads;
     bool eof;
@@ -119,7 +111,6 @@ static void stream_done(struct stream *st, bool close_fd)
     }
     st->n_reads = 0;
     st->src = loop_source_free(st->src);
-    st->recheck = loop_source_free(st->recheck);
     if (close_fd)
         st->fd = fd_close(st->fd);
 }
@@ -197,45 +188,17 @@ static void stream_readable(struct loop_source *src, int fd, uint32_t revents, v
     stream_update(userdata);
 }
 
-static void stream_recheck(struct loop_source *src, void *userdata)
-{
-    (void)src;
-    struct stream *st = userdata;
-    st->recheck_ns = MIN(st->recheck_ns * 2, RECHECK_MAX_NS);
-    stream_update(st);
-}
-
-/* A parked read is answered when the pipe reports data, and also by a
- * backing-off timer: in a TCG guest under load, a read of a container's
- * full pipe stayed parked for good (tests/e2e/test_vm_bulk_output.c) until
- * another read came and found the data, so the pipe's readiness wake-up
- * had been lost on the way to this loop. The timer bounds such a loss to
- * RECHECK_MAX_NS instead of a hang; a read that finds data resets it. */
 static void stream_update(struct stream *st)
 {
-    bool had_reads = !list_empty(&st->reads);
-    unsigned before = st->n_reads;
     bool want = stream_pump(st);
     if (want && !st->src) {
         if (loop_add_io(st->owner->loop, st->fd, EPOLLIN, stream_readable, st, &st->src) < 0) {
             st->eof = true;
             stream_pump(st);
-            want = false;
         }
     } else if (!want && st->src) {
         st->src = loop_source_free(st->src);
     }
-    if (!want) {
-        st->recheck = loop_source_free(st->recheck);
-        return;
-    }
-    if (!st->recheck_ns || (had_reads && st->n_reads < before))
-        st->recheck_ns = RECHECK_MIN_NS;
-    if (!st->recheck)
-        loop_add_timer(st->owner->loop, loop_now() + st->recheck_ns, stream_recheck, st,
-                       &st->recheck);
-    else
-        loop_timer_set(st->recheck, loop_now() + st->recheck_ns);
 }
 
 static void drain_expired(struct loop_source *src, void *userdata)
