@@ -695,3 +695,70 @@ TEST(rootfs_through_virtio_9p)
     vm_stop(&v);
     return 0;
 }
+
+/* The host's connection to the agent goes away and comes back (a shim
+ * restart): over the virtio-serial channel the new session starts with the
+ * sync record, and the container started in the first session is still
+ * there, running, and under the new session's control. */
+TEST(container_keeps_running_across_a_host_reconnect)
+{
+    char kernel[PATH_MAX], initrd[PATH_MAX], msg[512];
+    int r = prerequisites(kernel, initrd, "guest");
+    if (r)
+        return r;
+    if (access(VIRTIOFSD, X_OK) < 0)
+        return test_skip("no %s", VIRTIOFSD);
+    struct vm v;
+    if ((r = vm_boot(&v, "reconnect", kernel, initrd, HV_SHARED_FS_VIRTIO_FS, NULL)))
+        return r;
+    if ((r = make_bundle(&v))) {
+        vm_stop(&v);
+        return r;
+    }
+    Grpc__Storage shared;
+    storage(&shared, "virtio-fs", "kataShared", "virtiofs", GUEST_SHARED, NULL, 0);
+    ASSERT_EQ(create_sandbox(&v, &shared, msg, sizeof(msg)), 0);
+    static const char *const sleeper[] = {"sleep", "1000", NULL};
+    struct ctr c = {.id = "long", .args = sleeper};
+    ASSERT_EQ(create(&v, &c, msg, sizeof(msg)), 0);
+    ASSERT_EQ(simple(&v, "StartContainer", "long"), 0);
+
+    /* The host goes; the guest notices only after reading what it had
+     * (agent/channel.h), so the TCG guest gets a moment before the return. */
+    v.client = ttrpc_client_free(v.client);
+    loop_run_once(v.loop, 0);
+    const struct timespec gap = {2, 0};
+    nanosleep(&gap, NULL);
+    char uri[PATH_MAX];
+    struct err e = ERR_INIT;
+    hv_vm_agent_address(v.hv, uri, sizeof(uri));
+    int fd = transport_dial(uri, 20 * SEC, &e);
+    if (fd < 0)
+        printf("#   redial %s: %s\n", uri, err_msg(&e));
+    ASSERT_TRUE(fd >= 0);
+    ASSERT_OK(ttrpc_client_new(v.loop, fd, NULL, &v.client));
+
+    /* The new session sees the container of the old one and can end it. */
+    Grpc__SignalProcessRequest sig = GRPC__SIGNAL_PROCESS_REQUEST__INIT;
+    sig.container_id = (char *)"long";
+    sig.exec_id = (char *)"long";
+    sig.signal = 9;
+    r = call(&v, "SignalProcess", &sig.base, NULL, NULL, msg, sizeof(msg));
+    if (r)
+        printf("#   SignalProcess after the reconnect: %s\n", msg);
+    ASSERT_EQ(r, 0);
+    Grpc__WaitProcessRequest w = GRPC__WAIT_PROCESS_REQUEST__INIT;
+    w.container_id = (char *)"long";
+    w.exec_id = (char *)"long";
+    ProtobufCMessage *resp = NULL;
+    ASSERT_EQ(call(&v, "WaitProcess", &w.base, &grpc__wait_process_response__descriptor, &resp,
+                   msg, sizeof(msg)),
+              0);
+    int status = ((Grpc__WaitProcessResponse *)resp)->status;
+    protobuf_c_message_free_unpacked(resp, NULL);
+    printf("#   the first session's container, killed from the second: status %d\n", status);
+    ASSERT_EQ(status, 137);
+    ASSERT_EQ(simple(&v, "RemoveContainer", "long"), 0);
+    vm_stop(&v);
+    return 0;
+}
