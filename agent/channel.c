@@ -26,6 +26,16 @@ struct channel {
     struct vport_sync_scanner scanner;
 };
 
+/* The port file is watched by at most one epoll registration at a time:
+ * the port fd while no session exists (to see the host connect), then the
+ * session's fd. Polling a virtio port moves a buffer the host just filled
+ * (or just consumed) into the driver's hands, and the interrupt that
+ * follows finds nothing new and wakes no one. A poll made through a second
+ * registration would therefore swallow the readiness the session's
+ * registration waits for, and the session would stall until the host's
+ * next message. */
+static void port_watch_arm(struct channel *ch);
+
 /* A session begins with the sync record of lib/vport_sync.h: bytes an
  * earlier host session left in the port are read and dropped until the
  * record, which is echoed back; from then on the fd carries ttRPC. */
@@ -35,14 +45,17 @@ static void session_sync_end(struct channel *ch, bool ok)
     int fd = TAKE_FD(ch->sync_fd);
     if (!ok) {
         fd_close(fd);
+        port_watch_arm(ch);
         return;
     }
     int r = ttrpc_server_add_connection(ch->server, fd);
-    if (r < 0)
+    if (r < 0) {
         log_errno(LOG_ERROR, r, "cannot serve the agent port");
-    else
+        port_watch_arm(ch);
+    } else {
         log_debug("host session started on the agent port (%llu stale bytes dropped)",
                   (unsigned long long)ch->scanner.discarded);
+    }
 }
 
 static void on_sync_data(struct loop_source *s, int fd, uint32_t revents, void *userdata)
@@ -75,11 +88,9 @@ static void on_sync_data(struct loop_source *s, int fd, uint32_t revents, void *
     session_sync_end(ch, true);
 }
 
-/* The host side of the port connected (or the port became writable again
- * while a session runs, which needs nothing). A session works on a
- * duplicate of the port fd, so that closing it at the host's EOF leaves the
- * port open for the next one. The serial channel is the only source of
- * connections on this server, so "no connection" means "no session". */
+/* The host side of the port connected. A session works on a duplicate of
+ * the port fd, so that closing it at the host's EOF leaves the port open
+ * for the next one. */
 static void on_port_event(struct loop_source *s, int fd, uint32_t revents, void *userdata)
 {
     (void)s;
@@ -92,12 +103,37 @@ static void on_port_event(struct loop_source *s, int fd, uint32_t revents, void 
         log_errno(LOG_ERROR, -errno, "cannot start a session on the agent port");
         return;
     }
+    ch->port_watch = loop_source_free(ch->port_watch);
     vport_sync_scanner_init(&ch->scanner);
     int r = loop_add_io(ch->loop, ch->sync_fd, EPOLLIN, on_sync_data, ch, &ch->sync_watch);
     if (r < 0) {
         log_errno(LOG_ERROR, r, "cannot watch the agent port");
         ch->sync_fd = fd_close(ch->sync_fd);
+        port_watch_arm(ch);
     }
+}
+
+/* Edge-triggered: while no host is connected the port reports
+ * EPOLLIN|EPOLLHUP continuously and a level-triggered watch would spin.
+ * Adding the watch polls the port at once, so a host that connected
+ * while it was off is seen now. */
+static void port_watch_arm(struct channel *ch)
+{
+    if (ch->port_watch || ch->port_fd < 0)
+        return;
+    int r = loop_add_io(ch->loop, ch->port_fd, EPOLLOUT | EPOLLET, on_port_event, ch,
+                        &ch->port_watch);
+    if (r < 0)
+        log_errno(LOG_ERROR, r, "cannot watch the agent port: no further host session");
+}
+
+/* The serial channel is the only source of connections on this server, so
+ * no connection left means the session is over. */
+static void on_connection_closed(struct ttrpc_server *server, void *userdata)
+{
+    struct channel *ch = userdata;
+    if (ttrpc_server_connection_count(server) == 0 && ch->sync_fd < 0)
+        port_watch_arm(ch);
 }
 
 static int serve_serial(struct channel *ch, const char *uri, struct err *e)
@@ -106,11 +142,10 @@ static int serve_serial(struct channel *ch, const char *uri, struct err *e)
     if (fd < 0)
         return fd;
     ch->port_fd = fd;
-    /* Edge-triggered: while no host is connected the port reports
-     * EPOLLIN|EPOLLHUP continuously and a level-triggered watch would spin. */
     int r = loop_add_io(ch->loop, fd, EPOLLOUT | EPOLLET, on_port_event, ch, &ch->port_watch);
     if (r < 0)
         return err_set(e, r, "cannot watch %s", uri);
+    ttrpc_server_on_connection_closed(ch->server, on_connection_closed, ch);
     return 0;
 }
 
@@ -142,6 +177,8 @@ struct channel *channel_free(struct channel *ch)
 {
     if (!ch)
         return NULL;
+    if (ch->port_fd >= 0)
+        ttrpc_server_on_connection_closed(ch->server, NULL, NULL);
     loop_source_free(ch->sync_watch);
     fd_close(ch->sync_fd);
     loop_source_free(ch->port_watch);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/compiler.h"
+#include "lib/log.h"
 #include "lib/xalloc.h"
 
 enum source_kind { SOURCE_IO, SOURCE_TIMER, SOURCE_SIGNAL, SOURCE_CHILD, SOURCE_DEFER };
@@ -343,7 +344,11 @@ struct loop_source *loop_source_free(struct loop_source *s)
     s->dead = true;
     switch (s->kind) {
     case SOURCE_IO:
-        epoll_ctl(l->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+        /* Failing here means the fd was closed (EBADF) or closed and its
+         * number reused (ENOENT) while still watched: an ownership bug
+         * that silently takes another file's watch away, so say so. */
+        if (epoll_ctl(l->epfd, EPOLL_CTL_DEL, s->fd, NULL) < 0)
+            log_errno(LOG_WARN, -errno, "loop: fd %d was closed while watched", s->fd);
         break;
     case SOURCE_SIGNAL:
     case SOURCE_CHILD:

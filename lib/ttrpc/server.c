@@ -85,6 +85,8 @@ struct ttrpc_server {
     struct loop_source *done_defer;
     ttrpc_server_done_fn done_fn;
     void *done_userdata;
+    ttrpc_server_conn_closed_fn conn_closed_fn;
+    void *conn_closed_userdata;
 };
 
 static void conn_close(struct conn *c, const char *why);
@@ -541,6 +543,8 @@ static void conn_close(struct conn *c, const char *why)
     }
     c->refs--; /* the scan's; the open connection's reference is still held */
     conn_unref(c); /* the open connection's reference */
+    if (s->conn_closed_fn)
+        s->conn_closed_fn(s, s->conn_closed_userdata);
     server_check_shutdown(s);
 }
 
@@ -675,6 +679,13 @@ unsigned ttrpc_server_connection_count(const struct ttrpc_server *s)
     return s->n_conns;
 }
 
+void ttrpc_server_on_connection_closed(struct ttrpc_server *s, ttrpc_server_conn_closed_fn fn,
+                                       void *userdata)
+{
+    s->conn_closed_fn = fn;
+    s->conn_closed_userdata = userdata;
+}
+
 struct ttrpc_server *ttrpc_server_free(struct ttrpc_server *s)
 {
     if (!s)
@@ -682,6 +693,7 @@ struct ttrpc_server *ttrpc_server_free(struct ttrpc_server *s)
     close_listeners(s);
     s->shutting_down = true;
     s->done_fn = NULL;
+    s->conn_closed_fn = NULL;
     while (s->conns)
         conn_close(s->conns, "server freed");
     loop_source_free(s->shutdown_timer);

@@ -116,6 +116,12 @@ void ttrpc_server_shutdown(struct ttrpc_server *server, uint64_t timeout_ns,
 
 unsigned ttrpc_server_connection_count(const struct ttrpc_server *server);
 
+/* Called each time a served connection is closed (peer hang-up, error,
+ * shutdown), after its fd was closed; not while the server is being freed. */
+typedef void (*ttrpc_server_conn_closed_fn)(struct ttrpc_server *server, void *userdata);
+void ttrpc_server_on_connection_closed(struct ttrpc_server *server,
+                                       ttrpc_server_conn_closed_fn fn, void *userdata);
+
 /* Call accessors, valid until the call is finished. */
 const char *ttrpc_call_service(const struct ttrpc_call *call);
 const char *ttrpc_call_method(const struct ttrpc_call *call);

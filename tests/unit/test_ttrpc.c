@@ -849,3 +849,41 @@ TEST(errno_code_mapping)
     ASSERT_STREQ(ttrpc_code_name(99), "UNKNOWN");
     return 0;
 }
+
+static void count_closed(struct ttrpc_server *server, void *userdata)
+{
+    (void)server;
+    (*(int *)userdata)++;
+}
+
+/* The agent's serial channel re-arms its watch on the port when its one
+ * session ends: the server must say so once per closed connection, and
+ * not while it is being freed. */
+TEST(server_reports_each_closed_connection_once)
+{
+    struct rig r;
+    ASSERT_OK(rig_setup(&r, NULL));
+    int closed = 0;
+    ttrpc_server_on_connection_closed(r.server, count_closed, &closed);
+    char *out = NULL;
+    struct err e = ERR_INIT;
+    ASSERT_OK(call_echo(r.client, "hello", &out, &e));
+    free(out);
+    ASSERT_EQ(closed, 0);
+    r.client = ttrpc_client_free(r.client);
+    for (int i = 0; i < 100 && ttrpc_server_connection_count(r.server) > 0; i++)
+        loop_run_once(r.loop, 10);
+    ASSERT_EQ(ttrpc_server_connection_count(r.server), 0);
+    ASSERT_EQ(closed, 1);
+    /* A second connection, still open when the server is freed. */
+    int sv[2];
+    ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0 ? -errno
+                                                                                          : 0);
+    ASSERT_OK(ttrpc_server_add_connection(r.server, sv[0]));
+    close(sv[1]);
+    r.echo = echo_service_free(r.echo);
+    r.server = ttrpc_server_free(r.server);
+    ASSERT_EQ(closed, 1);
+    rig_teardown(&r);
+    return 0;
+}
