@@ -13,6 +13,7 @@
 
 #include "agent/agent.h"
 #include "agent/container.h"
+#include "agent/kmod.h"
 #include "agent/storage.h"
 #include "lib/compiler.h"
 #include "lib/err.h"
@@ -66,6 +67,7 @@ int agent_new(struct loop *loop, const struct agent_options *opts, struct agent 
     a->run_dir = xstrdup(opts && opts->run_dir ? opts->run_dir : "/run/kata-containers");
     a->hotplug_timeout_ms = opts && opts->hotplug_timeout_ms ? opts->hotplug_timeout_ms
                                                              : AGENT_DEFAULT_HOTPLUG_TIMEOUT_MS;
+    a->container_pipe_size = opts ? opts->container_pipe_size : 0;
     a->self_fd = agent_self_memfd();
     if (a->self_fd < 0) {
         r = err_set(e, a->self_fd, "cannot make a sealed copy of /proc/self/exe: %s",
@@ -94,6 +96,8 @@ struct agent *agent_free(struct agent *a)
     list_for_each_safe(n, t, &a->containers) container_destroy_now(container_from_node(n));
     storage_release_all(a);
     a->pool = workpool_free(a->pool);
+    /* After the pool: a module load still running ends in its done(). */
+    a->kmod = kmod_free(a->kmod);
     list_for_each_safe(n, t, &a->oom_reqs)
     {
         struct agent_oom_req *req = list_entry(n, struct agent_oom_req, node);

@@ -23,6 +23,7 @@ struct ttrpc_server;
 struct container;
 struct err;
 struct storage_set;
+struct kmod;
 
 struct agent_child {
     struct list_node node;
@@ -57,13 +58,16 @@ struct agent {
     unsigned n_oom_events;
     uint64_t started_ns;
     uint32_t hotplug_timeout_ms; /* how long a blk storage waits for its device */
+    uint32_t container_pipe_size; /* stdout/stderr pipe size; 0: the kernel's */
     atomic_bool stopping;        /* set by agent_free(): waits on the pool give up */
+    struct kmod *kmod;           /* modules loading after serving, the RPC gate (agent/kmod.h) */
 };
 
 struct agent_options {
     const char *shared_dir; /* NULL: /run/kata-containers/shared/containers */
     const char *run_dir;    /* NULL: /run/kata-containers */
     uint32_t hotplug_timeout_ms; /* 0: AGENT_DEFAULT_HOTPLUG_TIMEOUT_MS */
+    uint32_t container_pipe_size; /* agent.container_pipe_size; 0: the kernel's default */
 };
 
 #define AGENT_DEFAULT_HOTPLUG_TIMEOUT_MS 3000

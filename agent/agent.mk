@@ -73,8 +73,18 @@ AGENT_NETWORK_OBJS := $(O)/agent/network.o $(O)/agent/network-route.o $(O)/agent
 LDLIBS_tests_integration_test_agent_loopback := $(AGENT_NETWORK_OBJS)
 $(O)/tests/integration/test_agent_loopback: $(AGENT_NETWORK_OBJS)
 
+# The RPC gate held while kernel modules load after serving (agent/kmod.h),
+# with a real ttRPC server and worker pool.
+AGENT_KMOD_OBJS := $(O)/agent/kmod.o $(O)/agent/pid1.o
+LDLIBS_tests_unit_test_agent_kmod := $(AGENT_KMOD_OBJS)
+$(O)/tests/unit/test_agent_kmod: $(AGENT_KMOD_OBJS)
+
 # The cgroup device rules and their BPF program, without a kernel.
 AGENT_CGROUP_OBJS := $(O)/agent/cgroups.o $(O)/agent/cgroups-v1.o $(O)/agent/cgroups-v2.o \
 	$(O)/agent/cgroups-devices-bpf.o
 LDLIBS_tests_unit_test_agent_cgroups := $(AGENT_CGROUP_OBJS)
 $(O)/tests/unit/test_agent_cgroups: $(AGENT_CGROUP_OBJS)
+
+# Process stdio on real ptys and pipes, with a real loop.
+LDLIBS_tests_unit_test_agent_stdio := $(O)/agent/stdio.o
+$(O)/tests/unit/test_agent_stdio: $(O)/agent/stdio.o

@@ -8,6 +8,7 @@
 #include "agent/agent_service-internal.h"
 #include "agent/agent_service.h"
 #include "agent/agent_service_devices.h"
+#include "agent/kmod.h"
 #include "agent/sandbox.h"
 #include "agent/storage.h"
 #include "google/protobuf/empty.pb-c.h"
@@ -233,6 +234,9 @@ int agent_service_register(struct agent *a, struct ttrpc_server *server)
         {"Check", health_check}, {"Version", health_version}, {NULL, NULL}};
     if ((r = set_handlers(health, hfns, health_handlers)) < 0)
         return r;
+    /* AgentService calls wait while kernel modules load after serving
+     * (agent/kmod.h); grpc.Health answers at once. */
+    kmod_gate_handlers(a, svc, fns);
     if ((r = ttrpc_server_register(server, svc, fns, a)) < 0)
         return r;
     return ttrpc_server_register(server, health, hfns, a);

@@ -218,6 +218,19 @@ static void create_ready(void *userdata, int r, const struct err *e)
     finish(c, 0, NULL);
 }
 
+/* The pod's UTS namespace is the agent's own (CreateSandbox named it), and
+ * every container of the pod shares it, the sandbox (pause) container
+ * included, so that `hostname` agrees across the pod: as Kata's agent
+ * points every UTS entry at its sandbox namespace. A path (CRI's, a host
+ * path meaningless in the guest) always means the pod's; an entry without
+ * one means it once a sandbox exists, and a namespace of the container's
+ * own, named by oci.Hostname, only for a container outside any sandbox. */
+static uint32_t pod_namespaces(const struct agent *a, const struct oci_spec *s)
+{
+    const struct oci_namespace *uts = oci_spec_namespace(s, CLONE_NEWUTS);
+    return uts && (uts->path || a->sandbox_created) ? CLONE_NEWUTS : 0;
+}
+
 static int validate_spec(const struct oci_spec *s, struct err *e)
 {
     int r;
@@ -286,6 +299,7 @@ int container_create(struct agent *a, const char *id, const char *exec_id, struc
         .spec = c->spec,
         .cgroup = c->cg,
         .join_pidfd = -1,
+        .pod_flags = pod_namespaces(a, c->spec),
         .tty = c->spec->process.terminal,
         .rows = c->spec->process.rows,
         .cols = c->spec->process.cols,

@@ -103,8 +103,9 @@ static void join_cgroups(const struct init_header *h, struct err *e)
     }
 }
 
-/* Create mode: join the namespaces given by path, create the others. */
-static bool create_namespaces(const struct oci_spec *s, struct err *e)
+/* Create mode: join the namespaces given by path, create the others,
+ * except the pod's (pod_flags), which are ours already. */
+static bool create_namespaces(const struct oci_spec *s, uint32_t pod_flags, struct err *e)
 {
     static const int order[] = {CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
                                 CLONE_NEWPID,  CLONE_NEWNS,  CLONE_NEWCGROUP};
@@ -116,10 +117,7 @@ static bool create_namespaces(const struct oci_spec *s, struct err *e)
             pid_ns = true; /* always a pid namespace, as the Kata agent */
         if (!ns)
             continue;
-        /* A UTS namespace path names the pod's, which in the guest is the
-         * sandbox's: the agent's own, whose hostname CreateSandbox set
-         * (Kata points every such path at its sandbox UTS namespace). */
-        if (order[i] == CLONE_NEWUTS && ns->path)
+        if (pod_flags & (uint32_t)order[i])
             continue;
         if (ns->path) {
             int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
@@ -267,7 +265,7 @@ int container_init_main(void)
         close(INIT_FD_PIDFD);
         fork_needed = (h.join_flags & CLONE_NEWPID) != 0;
     } else {
-        fork_needed = create_namespaces(s, &e);
+        fork_needed = create_namespaces(s, h.pod_flags, &e);
     }
     fork_and_report(fork_needed, &e);
 
@@ -277,7 +275,8 @@ int container_init_main(void)
         if (mounts_setup(s, &e) < 0)
             die(&e);
         const struct oci_namespace *uts = oci_spec_namespace(s, CLONE_NEWUTS);
-        if (s->hostname && uts && !uts->path && sethostname(s->hostname, strlen(s->hostname)) < 0) {
+        if (s->hostname && uts && !(h.pod_flags & CLONE_NEWUTS) &&
+            sethostname(s->hostname, strlen(s->hostname)) < 0) {
             err_set(&e, -errno, "oci.Hostname: cannot set \"%s\"", s->hostname);
             die(&e);
         }

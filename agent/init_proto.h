@@ -36,6 +36,9 @@ struct init_header {
     uint32_t join_flags; /* exec: CLONE_NEW* to join through INIT_FD_PIDFD */
     uint32_t tty;        /* stdio is a pty slave: make it the controlling tty */
     uint32_t n_cgroups;
+    /* create: CLONE_NEW* kinds the spec lists that are the pod's, which in
+     * the guest is the agent's own: stay in ours, neither create nor join */
+    uint32_t pod_flags;
     char cgroup_procs[INIT_MAX_CGROUPS][256]; /* cgroup.procs files to join */
 };
 

@@ -3,7 +3,7 @@
  *
  *   kata-agent [--server-addr URI] [--log-level LEVEL]
  *   env KATA_AGENT_SERVER_ADDR, KATA_AGENT_LOG_LEVEL, KATA_AGENT_SHARED_DIR,
- *       KATA_AGENT_LOG_ADDR, KATA_AGENT_DEBUG_CONSOLE_ADDR
+ *       KATA_AGENT_LOG_ADDR, KATA_AGENT_DEBUG_CONSOLE_ADDR, KATA_AGENT_CMDLINE
  *   kernel command line: every agent.* parameter (agent/cmdline.h)
  * Precedence: option, environment, kernel command line, default
  * vsock://-1:1024 (as PID 1: vsock when the VM has it, else the
@@ -13,7 +13,8 @@
  * and the debug console on any listening address instead of
  * vsock://-1:<agent.log_vport> and vsock://-1:<agent.debug_console_vport>
  * (KATA_AGENT_DEBUG_CONSOLE_ADDR=serial:///dev/X runs the console shell on
- * that tty instead of the VM console): for tests.
+ * that tty instead of the VM console): for tests. So is KATA_AGENT_CMDLINE,
+ * a file read instead of /proc/cmdline (ignored as PID 1).
  * As PID 1 the agent never exits: a fatal error is logged and the VM
  * powered off. `kata-agent init` with _KATA_AGENT_INIT set is the
  * re-executed container init helper (agent/container_init.h), never run by
@@ -34,6 +35,7 @@
 #include "agent/container_init.h"
 #include "agent/debug_console.h"
 #include "agent/init_proto.h"
+#include "agent/kmod.h"
 #include "agent/log_channel.h"
 #include "agent/network.h"
 #include "agent/pid1.h"
@@ -65,10 +67,11 @@ static int fatal(int r, const char *what, const char *detail)
     return 1;
 }
 
-/* As the guest's /init: pseudo file systems, console and the initrd's
- * modules first, since the kernel command line is only readable once /proc
- * is mounted. Failures are logged and the agent carries on: a host that
- * can still reach it learns more than from a powered-off VM. */
+/* As the guest's /init: pseudo file systems, console and the modules the
+ * agent channel needs first (the others load after serving), since the
+ * kernel command line is only readable once /proc is mounted. Failures are
+ * logged and the agent carries on: a host that can still reach it learns
+ * more than from a powered-off VM. */
 static void pid1_early(void)
 {
     struct err e = ERR_INIT;
@@ -76,7 +79,7 @@ static void pid1_early(void)
     if (r < 0)
         log_errno(LOG_WARN, r, "PID 1 setup incomplete: %s", err_msg(&e));
     else
-        log_info("running as PID 1, %d modules loaded", r);
+        log_info("running as PID 1, %d modules loaded for the agent channel", r);
     /* Nobody else brings the guest's loopback up. */
     err_clear(&e);
     if ((r = network_setup_loopback(&e)) < 0)
@@ -96,6 +99,25 @@ static void pid1_late(const struct agent_cmdline *c)
                  "cgroup_no_v1=all) lacks the memory controller in this kernel: using cgroup v2");
     else
         log_info("cgroup v%d mounted on /sys/fs/cgroup", r);
+}
+
+/* As PID 1, once serving: the initrd's modules the channel did not need and
+ * agent.kernel_modules load on the worker pool while AgentService calls
+ * wait for them (agent/kmod.h), so the host's first Health.Check is not
+ * held up by ~80 ms of finit_module() under TCG. */
+static void pid1_load_modules_later(struct agent *a, const struct agent_cmdline *c)
+{
+    const char *names[CMDLINE_MAX_MODULES];
+    for (size_t i = 0; i < c->n_kernel_modules; i++)
+        names[i] = c->kernel_modules[i];
+    int r = kmod_start(a, names, c->n_kernel_modules);
+    if (r == 0)
+        return;
+    /* No worker for it: load them here, before the loop runs. */
+    log_errno(LOG_WARN, r, "cannot load kernel modules in the background; loading them now");
+    struct err e = ERR_INIT;
+    if ((r = pid1_load_remaining_modules(&e)) < 0)
+        log_errno(LOG_WARN, r, "kernel modules: %s", err_msg(&e));
     for (size_t i = 0; i < c->n_kernel_modules; i++) {
         r = pid1_load_module(c->kernel_modules[i]);
         if (r < 0)
@@ -205,10 +227,6 @@ static void start_extras(struct agent *a, struct log_channel **ret_log,
         else if (debug_console_start(a, where, ret_console, &e) < 0)
             log_errno(LOG_WARN, e.code, "%s", err_msg(&e));
     }
-    if (arg_cmdline.container_pipe_size)
-        log_info("agent.container_pipe_size=%u: not applied, container pipes keep the kernel's "
-                 "default size",
-                 arg_cmdline.container_pipe_size);
 }
 
 static void on_sigchld(struct loop_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -242,7 +260,10 @@ int main(int argc, char **argv)
     arg_init = getpid() == 1;
     if (arg_init)
         pid1_early();
-    cmdline_read("/proc/cmdline", &arg_cmdline);
+    /* Tests hand a stand-alone agent its kernel parameters in a file; the
+     * guest's init only ever reads its own command line. */
+    const char *cmdline = arg_init ? NULL : getenv("KATA_AGENT_CMDLINE");
+    cmdline_read(cmdline && *cmdline ? cmdline : "/proc/cmdline", &arg_cmdline);
     r = parse_args(argc, argv);
     if (r <= 0)
         return r < 0 ? 2 : 0;
@@ -259,9 +280,13 @@ int main(int argc, char **argv)
         loop_add_signal(loop, SIGINT, on_sigterm, loop, &sig[1]) < 0)
         return fatal(-EIO, "cannot watch signals", NULL);
     struct agent_options opts = {.shared_dir = getenv("KATA_AGENT_SHARED_DIR"),
-                                 .hotplug_timeout_ms = arg_cmdline.hotplug_timeout_ms};
+                                 .hotplug_timeout_ms = arg_cmdline.hotplug_timeout_ms,
+                                 .container_pipe_size = arg_cmdline.container_pipe_size};
     if (agent_new(loop, &opts, &a, &e) < 0)
         return fatal(e.code, "cannot start the agent", err_msg(&e));
+    if (arg_cmdline.container_pipe_size)
+        log_info("agent.container_pipe_size=%u: applied to container stdout and stderr pipes",
+                 arg_cmdline.container_pipe_size);
     if (loop_add_signal(loop, SIGCHLD, on_sigchld, a, &sig[2]) < 0 ||
         ttrpc_server_new(loop, NULL, &server) < 0 || agent_service_register(a, server) < 0)
         return fatal(-EIO, "cannot set up the agent service", NULL);
@@ -271,6 +296,8 @@ int main(int argc, char **argv)
     if (r < 0)
         return fatal(r, "cannot serve the agent API", err_msg(&e));
     log_info("serving on %s", arg_addr);
+    if (arg_init)
+        pid1_load_modules_later(a, &arg_cmdline);
     r = loop_run(loop);
     log_info("shutting down");
     channel_free(ch);

@@ -68,39 +68,262 @@ static void ensure_console(void)
     }
 }
 
-static int load_module_file(const char *name)
+/* ---- kernel modules ---- */
+
+/* A line of PID1_MODULES_ORDER: "NAME.ko WHEN [DEP.ko ...]" (pid1.h). */
+#define ORDER_LINE_MAX 1024
+#define ORDER_MAX_WORDS 32
+
+struct order_line {
+    char buf[ORDER_LINE_MAX];
+    const char *word[ORDER_MAX_WORDS]; /* [0] the file, [1] WHEN, then deps */
+    size_t n;
+};
+
+static bool order_line_parse(struct order_line *l)
 {
-    if (strchr(name, '/') || name[0] == '.' || !*name)
+    l->buf[strcspn(l->buf, "\r\n")] = '\0';
+    l->n = 0;
+    char *save = NULL;
+    for (char *w = strtok_r(l->buf, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+        if (l->n == ORDER_MAX_WORDS)
+            return false;
+        l->word[l->n++] = w;
+    }
+    return l->n >= 2 && l->word[0][0] != '#';
+}
+
+/* The kernel's name of a module file: "virtio-rng.ko" -> "virtio_rng". */
+static void module_name(const char *file, char *name, size_t size)
+{
+    size_t n = strcspn(file, ".");
+    if (n >= size)
+        n = size - 1;
+    for (size_t i = 0; i < n; i++)
+        name[i] = file[i] == '-' ? '_' : file[i];
+    name[n] = '\0';
+}
+
+/* Loads PID1_MODULES_DIR/file: 1 when loaded now, 0 when it was there
+ * already. /sys/module/NAME/initstate exists only for loaded modules (not
+ * for built-in ones), and checking it spares finit_module() reading a whole
+ * file only to answer EEXIST. */
+static int load_module_file(const char *file)
+{
+    if (strchr(file, '/') || file[0] == '.' || !*file)
         return -EINVAL;
-    char path[512];
-    snprintf(path, sizeof(path), PID1_MODULES_DIR "/%s", name);
+    char name[128], path[512];
+    module_name(file, name, sizeof(name));
+    snprintf(path, sizeof(path), "/sys/module/%s/initstate", name);
+    if (access(path, F_OK) == 0)
+        return 0;
+    snprintf(path, sizeof(path), PID1_MODULES_DIR "/%s", file);
     _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
+    if (syscall(SYS_finit_module, fd, "", 0) < 0)
+        return errno == EEXIST ? 0 : -errno;
+    return 1;
 }
 
-static int load_modules(struct err *e)
+/* Loads a parsed line's dependencies, then its module. Returns how many
+ * were loaded now; the first failure stops it (a module whose dependency
+ * failed cannot load either). */
+static int load_line(const struct order_line *l)
+{
+    int loaded = 0, r;
+    for (size_t i = 2; i < l->n; i++) {
+        if ((r = load_module_file(l->word[i])) < 0)
+            return r;
+        loaded += r;
+    }
+    if ((r = load_module_file(l->word[0])) < 0)
+        return r;
+    return loaded + r;
+}
+
+/* Finds file's line in PID1_MODULES_ORDER. -ENOENT when it has none. */
+static int find_line(const char *file, struct order_line *l)
 {
     _cleanup_fclose_ FILE *f = fopen(PID1_MODULES_ORDER, "re");
     if (!f)
-        return errno == ENOENT ? 0 : err_set(e, -errno, "%s: %s", PID1_MODULES_ORDER,
-                                                strerror(errno));
-    char line[256];
+        return -errno;
+    while (fgets(l->buf, sizeof(l->buf), f))
+        if (order_line_parse(l) && strcmp(l->word[0], file) == 0)
+            return 0;
+    return -ENOENT;
+}
+
+/* Loads one spelling of a module file with what it needs. */
+static int load_file_with_deps(const char *file)
+{
+    struct order_line l;
+    if (find_line(file, &l) == 0)
+        return load_line(&l);
+    /* A file without a line: an initrd from an older build-initrd.sh. */
+    return load_module_file(file);
+}
+
+/* Loads a module by name with what it needs. -ENOENT when the initrd does
+ * not carry it (built into the kernel, or absent from it). */
+static int load_by_name(const char *name)
+{
+    char file[128];
+    int n = snprintf(file, sizeof(file), "%s.ko", name);
+    if (n < 0 || (size_t)n >= sizeof(file))
+        return -ENAMETOOLONG;
+    int r = load_file_with_deps(file);
+    if (r != -ENOENT)
+        return r;
+    /* The kernel treats - and _ in module names alike, but the initrd keeps
+     * the file's own spelling (virtio-rng.ko holds virtio_rng): try the
+     * other spelling of each. */
+    for (int pass = 0; pass < 2; pass++) {
+        char from = pass ? '-' : '_', to = pass ? '_' : '-';
+        char alt[128];
+        memcpy(alt, file, (size_t)n + 1);
+        bool changed = false;
+        for (char *p = alt; *p; p++)
+            if (*p == from) {
+                *p = to;
+                changed = true;
+            }
+        if (changed && (r = load_file_with_deps(alt)) != -ENOENT)
+            return r;
+    }
+    return -ENOENT;
+}
+
+int pid1_load_module(const char *name)
+{
+    int r = load_by_name(name);
+    return r < 0 ? r : 0;
+}
+
+int pid1_load_remaining_modules(struct err *e)
+{
+    _cleanup_fclose_ FILE *f = fopen(PID1_MODULES_ORDER, "re");
+    if (!f)
+        return errno == ENOENT ? 0
+                               : err_set(e, -errno, "%s: %s", PID1_MODULES_ORDER, strerror(errno));
+    struct order_line l;
     int loaded = 0, first = 0;
-    while (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!line[0] || line[0] == '#')
+    while (fgets(l.buf, sizeof(l.buf), f)) {
+        if (!order_line_parse(&l) || strcmp(l.word[1], "load") != 0)
             continue;
-        int r = load_module_file(line);
+        int r = load_line(&l);
         if (r < 0 && !first) {
             first = r;
-            err_set(e, r, "module %s: %s", line, strerror(-r));
+            err_set(e, r, "module %s: %s", l.word[0], strerror(-r));
         }
-        if (r == 0)
-            loaded++;
+        if (r > 0)
+            loaded += r;
+    }
+    return first ? first : loaded;
+}
+
+/* ---- the devices the agent's channel needs ---- */
+
+/* Virtio device ids (include/uapi/linux/virtio_ids.h) as sysfs prints them. */
+#define VIRTIO_ID_CONSOLE "0x0003"
+#define PCI_VENDOR_VIRTIO "0x1af4"
+
+/* Calls match(dir, entry name) for each entry of dir; true at the first hit. */
+static bool any_entry(const char *dir, bool (*match)(const char *dir, const char *name))
+{
+    _cleanup_closedir_ DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (de->d_name[0] != '.' && match(dir, de->d_name))
+            return true;
+    return false;
+}
+
+static bool file_starts(const char *dir, const char *name, const char *leaf, const char *prefix)
+{
+    char path[512], buf[32] = "";
+    snprintf(path, sizeof(path), "%s/%s/%s", dir, name, leaf);
+    _cleanup_fclose_ FILE *f = fopen(path, "re");
+    return f && fgets(buf, sizeof(buf), f) && strncmp(buf, prefix, strlen(prefix)) == 0;
+}
+
+static bool is_virtio_pci(const char *dir, const char *name)
+{
+    return file_starts(dir, name, "vendor", PCI_VENDOR_VIRTIO);
+}
+
+static bool is_virtio_console(const char *dir, const char *name)
+{
+    return file_starts(dir, name, "device", VIRTIO_ID_CONSOLE);
+}
+
+static bool is_virtio_vsock(const char *dir, const char *name)
+{
+    return file_starts(dir, name, "device", VIRTIO_ID_VSOCK);
+}
+
+/* ACPI names microvm's virtio-mmio transports LNRO0005. */
+static bool is_acpi_virtio_mmio(const char *dir, const char *name)
+{
+    (void)dir;
+    return strncmp(name, "LNRO0005:", 9) == 0;
+}
+
+static bool cmdline_has(const char *word)
+{
+    char buf[4096];
+    _cleanup_fclose_ FILE *f = fopen("/proc/cmdline", "re");
+    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    buf[n] = '\0';
+    return strstr(buf, word) != NULL;
+}
+
+/* Loads a module the channel needs; -ENOENT (built into this kernel, or
+ * absent, and then nothing helps) is no error. */
+static void load_for_channel(const char *name, int *loaded, int *first, struct err *e)
+{
+    int r = load_by_name(name);
+    if (r < 0 && r != -ENOENT && !*first)
+        *first = err_set(e, r, "module %s: %s", name, strerror(-r));
+    if (r > 0)
+        *loaded += r;
+}
+
+/* Only what the channel needs is loaded before the agent serves: the driver
+ * of its device and, when that device is not on the virtio bus yet, first
+ * the virtio transport it sits on. Other modules are
+ * pid1_load_remaining_modules()'s, after serving. Without any channel
+ * device in sight, everything is loaded now, as before (a device this logic
+ * does not know about may be the one the agent is meant to use). */
+static int load_channel_modules(struct err *e)
+{
+    int loaded = 0, first = 0;
+    const char *virtio = "/sys/bus/virtio/devices";
+    bool console = any_entry(virtio, is_virtio_console), vsock = any_entry(virtio, is_virtio_vsock);
+    /* The common case, transports built in (Debian's kernels), stops at
+     * that one look at the virtio bus. */
+    if (!console && !vsock) {
+        bool pci = any_entry("/sys/bus/pci/devices", is_virtio_pci);
+        if (pci)
+            load_for_channel("virtio_pci", &loaded, &first, e);
+        /* virtio-mmio devices are only found once the driver is in: microvm
+         * (no PCI bus) describes them in ACPI or on the command line. */
+        if (!pci || any_entry("/sys/bus/acpi/devices", is_acpi_virtio_mmio) ||
+            cmdline_has("virtio_mmio.device="))
+            load_for_channel("virtio_mmio", &loaded, &first, e);
+        console = any_entry(virtio, is_virtio_console);
+        vsock = any_entry(virtio, is_virtio_vsock);
+    }
+    if (console)
+        load_for_channel("virtio_console", &loaded, &first, e);
+    if (vsock)
+        load_for_channel("vmw_vsock_virtio_transport", &loaded, &first, e);
+    if (!console && !vsock) {
+        int r = pid1_load_remaining_modules(first ? NULL : e);
+        if (r < 0 && !first)
+            first = r;
+        if (r > 0)
+            loaded += r;
     }
     return first ? first : loaded;
 }
@@ -142,35 +365,7 @@ int pid1_setup(struct err *e)
         return err_set(e, -errno, "symlink /dev/ptmx: %s", strerror(errno));
     ensure_console();
     setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 0);
-    return load_modules(e);
-}
-
-int pid1_load_module(const char *name)
-{
-    char file[128];
-    int n = snprintf(file, sizeof(file), "%s.ko", name);
-    if (n < 0 || (size_t)n >= sizeof(file))
-        return -ENAMETOOLONG;
-    int r = load_module_file(file);
-    if (r != -ENOENT)
-        return r;
-    /* The kernel treats - and _ in module names alike, but the initrd keeps
-     * the file's own spelling (virtio-rng.ko holds virtio_rng): try the
-     * other spelling of each. */
-    for (int pass = 0; pass < 2; pass++) {
-        char from = pass ? '-' : '_', to = pass ? '_' : '-';
-        char alt[128];
-        memcpy(alt, file, (size_t)n + 1);
-        bool changed = false;
-        for (char *p = alt; *p; p++)
-            if (*p == from) {
-                *p = to;
-                changed = true;
-            }
-        if (changed && (r = load_module_file(alt)) != -ENOENT)
-            return r;
-    }
-    return -ENOENT;
+    return load_channel_modules(e);
 }
 
 #define CG_ROOT "/sys/fs/cgroup"
@@ -294,24 +489,9 @@ void pid1_poweroff(void)
 
 static bool has_vsock_device(void)
 {
-    if (access("/dev/vsock", F_OK) < 0)
-        return false;
     /* af_vsock creates /dev/vsock on load even with no transport: look for
      * the virtio device itself. */
-    _cleanup_closedir_ DIR *d = opendir("/sys/bus/virtio/devices");
-    if (!d)
-        return false;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char path[300], id[16] = "";
-        snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%s/device", de->d_name);
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        if (f && fgets(id, sizeof(id), f) && strncmp(id, VIRTIO_ID_VSOCK, 6) == 0)
-            return true;
-    }
-    return false;
+    return access("/dev/vsock", F_OK) == 0 && any_entry("/sys/bus/virtio/devices", is_virtio_vsock);
 }
 
 /* "/dev/vportNpM" of the port named PID1_SERIAL_PORT_NAME, once its device

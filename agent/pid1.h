@@ -4,7 +4,8 @@
  * powering the VM off.
  *
  * Called from agent/main.c on the main thread before anything else (the
- * kernel command line is only readable once /proc is mounted). Functions
+ * kernel command line is only readable once /proc is mounted), except the
+ * module loaders, which agent/kmod.c runs on the worker pool. Functions
  * return 0 or more on success, a negative errno on failure, with a message
  * in e where one is taken; pid1_setup() does nothing when the process is
  * not PID 1. No logging here (tests/e2e/e2e_init.c links this file alone);
@@ -18,8 +19,11 @@
 
 struct err;
 
-/* Where the initrd lists its modules (one file name per line, relative to
- * the folder, dependencies first); written by packaging/guest/build-initrd.sh. */
+/* Where the initrd lists its modules, written by
+ * packaging/guest/build-initrd.sh: one line per module file (relative to
+ * the folder), dependencies first, "NAME.ko WHEN [DEP.ko ...]" with WHEN
+ * "load" (loaded at every boot) or "on-demand" (only when asked for), then
+ * the files the module needs, in the order to load them. */
 #define PID1_MODULES_DIR "/lib/modules"
 #define PID1_MODULES_ORDER "/lib/modules/load-order"
 /* The virtio-serial port the host driver attaches (hypervisor/qemu.c). */
@@ -28,11 +32,23 @@ struct err;
 /* As PID 1: mounts /proc, /sys, /dev (devtmpfs), /dev/pts, /dev/shm, /run
  * (cgroups come later, from pid1_mount_cgroups(), once the command line
  * has been read),
- * makes sure fds 0-2 are open on the console, sets PATH, and loads the
- * modules in PID1_MODULES_ORDER with finit_module() (a module already
- * present is fine). Carries on past a failing module and reports the first
- * failure in e. Returns the number of modules loaded. */
+ * makes sure fds 0-2 are open on the console, sets PATH, and loads with
+ * finit_module() only the modules the agent's channel needs: the virtio
+ * transport (virtio_pci when a virtio PCI device exists, virtio_mmio on a
+ * machine without one or with virtio-mmio devices announced), then
+ * virtio_console and/or the virtio vsock transport for the devices present
+ * (each with its dependencies; one built into the kernel is skipped). When
+ * neither device is there it loads every "load" module instead. Carries on
+ * past a failing module and reports the first failure in e. Returns the
+ * number of modules loaded. */
 int pid1_setup(struct err *e);
+
+/* Loads every "load" module of PID1_MODULES_ORDER not loaded yet, in
+ * order; blocks for as long as that takes (~80 ms for ten modules under
+ * TCG). May run on any thread: module loading is kernel-global. Carries on
+ * past a failing module and reports the first failure in e. Returns the
+ * number of modules loaded by this call; 0 without a module list. */
+int pid1_load_remaining_modules(struct err *e);
 
 /* The address to serve when none was configured: "vsock://-1:1024" when a
  * virtio-vsock device exists, else "serial:///dev/vportNpM" for the
@@ -52,9 +68,10 @@ int pid1_agent_address(char *buf, size_t size);
  * the version mounted (1 or 2). */
 int pid1_mount_cgroups(bool unified, bool *ret_fell_back, struct err *e);
 
-/* Loads PID1_MODULES_DIR/<name>.ko (agent.kernel_modules), with - and _
- * taken as the same, as the kernel does; a module already loaded is fine.
- * -ENOENT when the initrd does not carry it. */
+/* Loads PID1_MODULES_DIR/<name>.ko (agent.kernel_modules) after the
+ * modules its PID1_MODULES_ORDER line names, with - and _ taken as the
+ * same, as the kernel does; a module already loaded is fine. -ENOENT when
+ * the initrd does not carry it. Any thread. */
 int pid1_load_module(const char *name);
 
 /* True when the VM has a virtio-vsock device (af_vsock alone accepts a

@@ -293,6 +293,7 @@ static int make_config(const struct process_spawn_opts *o)
     struct init_header h = {.magic = INIT_MAGIC, .mode = (uint32_t)o->mode};
     h.spec_size = (uint32_t)o->spec_size;
     h.join_flags = o->join_flags;
+    h.pod_flags = o->pod_flags;
     h.tty = o->tty;
     if (o->cgroup)
         h.n_cgroups = (uint32_t)cgroup_procs_files(o->cgroup, h.cgroup_procs, INIT_MAX_CGROUPS);
@@ -371,7 +372,7 @@ int process_spawn(struct agent *a, const char *exec_id, const struct process_spa
     p->mode = o->mode;
     p->spec = o->spec;
     p->sync_fd = p->helper.pidfd = p->child.pidfd = -1;
-    r = stdio_new(a->loop, o->tty, o->rows, o->cols, &p->stdio);
+    r = stdio_new(a->loop, o->tty, o->rows, o->cols, a->container_pipe_size, &p->stdio);
     if (r < 0) {
         err_set(e, r, "cannot create the process's %s", o->tty ? "pty" : "pipes");
         goto fail;

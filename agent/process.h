@@ -37,6 +37,7 @@ struct process_spawn_opts {
     const struct cgroup *cgroup;
     int join_pidfd;          /* exec: the container init's pidfd */
     uint32_t join_flags;     /* exec: CLONE_NEW* to join */
+    uint32_t pod_flags;      /* create: CLONE_NEW* to share with the agent */
     bool tty;
     unsigned rows, cols;
 };

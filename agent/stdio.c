@@ -10,6 +10,7 @@
 #include "agent/stdio.h"
 #include "lib/compiler.h"
 #include "lib/fd.h"
+#include "lib/log.h"
 #include "lib/loop.h"
 #include "lib/xalloc.h"
 
@@ -49,7 +50,15 @@ static void stream_init(struct stdio *owner, struct stream *st, int fd)
     list_init(&st->reads);
 }
 
-int stdio_new(struct loop *loop, bool tty, unsigned rows, unsigned cols, struct stdio **ret)
+static void set_pipe_size(int fd, uint32_t size, const char *which)
+{
+    if (size && fcntl(fd, F_SETPIPE_SZ, (int)size) < 0)
+        log_errno(LOG_WARN, -errno, "agent.container_pipe_size=%u: %s pipe keeps its size", size,
+                  which);
+}
+
+int stdio_new(struct loop *loop, bool tty, unsigned rows, unsigned cols, uint32_t pipe_size,
+              struct stdio **ret)
 {
     struct stdio *s = xnew(struct stdio, 1);
     s->loop = loop;
@@ -90,6 +99,8 @@ int stdio_new(struct loop *loop, bool tty, unsigned rows, unsigned cols, struct 
             goto fail;
         s->child[2] = err[1];
         s->err.fd = err[0];
+        set_pipe_size(s->out.fd, pipe_size, "stdout");
+        set_pipe_size(s->err.fd, pipe_size, "stderr");
         fcntl(s->stdin_fd, F_SETFL, O_NONBLOCK);
         fcntl(s->out.fd, F_SETFL, O_NONBLOCK);
         fcntl(s->err.fd, F_SETFL, O_NONBLOCK);

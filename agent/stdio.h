@@ -33,8 +33,13 @@ struct stdio_write {
 
 #define STDIO_MAX_PENDING_READS 4
 
-/* Creates pipes or a pty (rows/cols: initial size, 0 = leave). */
-int stdio_new(struct loop *loop, bool tty, unsigned rows, unsigned cols, struct stdio **ret);
+/* Creates pipes or a pty (rows/cols: initial size, 0 = leave). A non-zero
+ * pipe_size is given to the stdout and stderr pipes with F_SETPIPE_SZ
+ * (agent.container_pipe_size; the kernel rounds it up to a power of two
+ * pages), as the Kata agent sizes them; stdin keeps the default. A size
+ * the kernel refuses is logged and the default kept: output still flows. */
+int stdio_new(struct loop *loop, bool tty, unsigned rows, unsigned cols, uint32_t pipe_size,
+              struct stdio **ret);
 struct stdio *stdio_free(struct stdio *s);
 /* The fds the child gets as 0, 1, 2 (valid until stdio_child_done()). */
 void stdio_child_fds(const struct stdio *s, int ret_fds[3]);

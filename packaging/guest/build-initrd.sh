@@ -3,7 +3,10 @@
 # in modules.list (plus their dependencies), decompressed, with their
 # signatures cut off (the cloud kernel does not enforce them; loading 14
 # unsigned modules is ~0.12 s faster under TCG, guest-boot.md §1.3), listed
-# in dependency order in /lib/modules/load-order for agent/pid1.c.
+# in dependency order in /lib/modules/load-order for agent/pid1.c, one line
+# per module: "NAME.ko WHEN [DEP.ko ...]", WHEN "load" (the agent loads it
+# at boot, before serving only when its channel needs it) or "on-demand"
+# (only when asked for), then every module it needs, in load order.
 # Usage: build-initrd.sh KERNEL_ENV INIT OUT [none|gzip|lz4]
 # KERNEL_ENV is build-kernel.sh's kernel.env. Needs depmod (kmod) and cpio.
 # With GUEST_FS_MANIFEST=FILE it also writes FILE: the file systems this
@@ -53,9 +56,19 @@ fi
 order="$stage/lib/modules/load-order"
 : >"$order"
 seen=" "
-add_path() { # relative path in modules.dep [on-demand: not in load-order]
+modname() { # kernel/x/a-b.ko.xz -> a-b (the file's own spelling)
     base=${1##*/}
-    name=${base%%.ko*}
+    echo "${base%%.ko*}"
+}
+# The modules $1 needs, in the order to load them (modules.dep lists the
+# whole closure, to be loaded last to first).
+deps_of() {
+    rev="" all=$(awk -v p="$1:" '$1 == p { $1 = ""; print; exit }' "$mods/modules.dep")
+    for d in $all; do rev="$d $rev"; done
+    echo "$rev"
+}
+add_path() { # relative path in modules.dep [on-demand]
+    name=$(modname "$1")
     case "$seen" in *" $name "*) return 0 ;; esac
     seen="$seen$name "
     src="$mods/$1"
@@ -67,7 +80,9 @@ add_path() { # relative path in modules.dep [on-demand: not in load-order]
     *) cp "$src" "$dst" ;;
     esac
     strip_sig "$dst"
-    [ "${2:-}" = on-demand ] || echo "$name.ko" >>"$order"
+    entry="$name.ko ${2:-load}"
+    for dep in $(deps_of "$1"); do entry="$entry $(modname "$dep").ko"; done
+    echo "$entry" >>"$order"
 }
 # Appended signature: payload | signer | key id | sig | struct module_signature
 # (12 bytes, sig_len big-endian at 8) | "~Module signature appended~\n".
@@ -81,7 +96,8 @@ strip_sig() {
     truncate -s $((size - 40 - siglen - signer - keyid)) "$f"
 }
 # "NAME on-demand": carried but not loaded at boot; the host asks for it
-# with agent.kernel_modules=NAME when it gives the VM that device.
+# with agent.kernel_modules=NAME when it gives the VM that device. A
+# module's dependencies are always "load".
 grep -v '^#' "$here/modules.list" | while read -r want when; do
     [ -n "$want" ] || continue
     # Names may be spelled with - or _ in paths (virtio-rng.ko).
@@ -95,10 +111,7 @@ grep -v '^#' "$here/modules.list" | while read -r want when; do
         echo "guest:   $want: not in this kernel, skipped" >&2
         continue
     fi
-    deps=${line#*:}
-    rev=""
-    for d in $deps; do rev="$d $rev"; done
-    for d in $rev; do add_path "$d"; done
+    for d in $(deps_of "${line%%:*}"); do add_path "$d"; done
     add_path "${line%%:*}" "$when"
 done
 nmods=$(wc -l <"$order")
@@ -123,7 +136,7 @@ write_manifest() {
                 val=$(grep -E "^CONFIG_$sym=" "$kconfig" | cut -d= -f2)
                 case $val in
                 y) ;;
-                m) grep -qx "$mod.ko" "$order" || ok=0 ;;
+                m) grep -q "^$mod\.ko load" "$order" || ok=0 ;;
                 *) ok=0 ;;
                 esac
             done

@@ -19,6 +19,12 @@ int main(void)
 {
     struct err e = ERR_INIT;
     int r = pid1_setup(&e);
+    /* The agent loads the rest after serving; this stand-in has no RPC to
+     * hold, so it loads them all before it answers. */
+    if (r >= 0) {
+        int rest = pid1_load_remaining_modules(&e);
+        r = rest < 0 ? rest : r + rest;
+    }
     printf("KATA-E2E-INIT modules=%d%s%s\n", r, r < 0 ? " error=" : "", r < 0 ? e.msg : "");
     char addr[128];
     r = pid1_agent_address(addr, sizeof(addr));

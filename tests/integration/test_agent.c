@@ -84,55 +84,12 @@ static int remove_ctr(struct fixture *f, const char *cid)
 }
 
 /* Reads a stream until EOF into buf. */
-static int read_all(struct fixture *f, const char *cid, const char *eid, bool err, char *buf,
-                    size_t size)
-{
-    size_t off = 0;
-    for (;;) {
-        Grpc__ReadStreamRequest req = GRPC__READ_STREAM_REQUEST__INIT;
-        ProtobufCMessage *resp = NULL;
-        req.container_id = (char *)cid;
-        req.exec_id = (char *)eid;
-        req.len = 32768;
-        int code = agent_harness_call(&f->h, err ? "ReadStderr" : "ReadStdout", &req.base,
-                                      &grpc__read_stream_response__descriptor, &resp, NULL);
-        if (code != 0)
-            return -code;
-        Grpc__ReadStreamResponse *r = (Grpc__ReadStreamResponse *)resp;
-        size_t n = r->data.len;
-        if (n && off + n < size) {
-            memcpy(buf + off, r->data.data, n);
-            off += n;
-        }
-        protobuf_c_message_free_unpacked(resp, NULL);
-        if (n == 0)
-            break;
-    }
-    buf[off] = '\0';
-    return (int)off;
-}
-
-static int wait_proc(struct fixture *f, const char *cid, const char *eid)
-{
-    Grpc__WaitProcessRequest req = GRPC__WAIT_PROCESS_REQUEST__INIT;
-    ProtobufCMessage *resp = NULL;
-    req.container_id = (char *)cid;
-    req.exec_id = (char *)eid;
-    int code = agent_harness_call(&f->h, "WaitProcess", &req.base,
-                                  &grpc__wait_process_response__descriptor, &resp, NULL);
-    if (code != 0)
-        return -1000 - code;
-    int st = ((Grpc__WaitProcessResponse *)resp)->status;
-    protobuf_c_message_free_unpacked(resp, NULL);
-    return st;
-}
-
 /* The exec is dropped on the agent's next loop turn after the last EOF was
  * read; WaitProcess answers its status until then, NOT_FOUND after. */
 static int wait_gone(struct fixture *f, const char *cid, const char *eid)
 {
     for (int i = 0; i < 1000; i++) {
-        int st = wait_proc(f, cid, eid);
+        int st = agent_harness_wait(&f->h, cid, eid);
         if (st == -1000 - TTRPC_NOT_FOUND)
             return 0;
         if (st < 0)
@@ -213,9 +170,9 @@ static int run_simple(struct fixture *f, struct agent_harness_spec *s, const cha
         fprintf(stderr, "# start: %s\n", msg);
         return -1;
     }
-    if (read_all(f, cid, cid, false, out, size) < 0)
+    if (agent_harness_read_all(&f->h, cid, cid, false, out, size) < 0)
         return -1;
-    *status = wait_proc(f, cid, cid);
+    *status = agent_harness_wait(&f->h, cid, cid);
     return remove_ctr(f, cid) == 0 ? 0 : -1;
 }
 
@@ -305,9 +262,9 @@ TEST(agent_exec_stdin_signal)
     cl.exec_id = (char *)"cat1";
     ASSERT_EQ(agent_harness_call(&f.h, "CloseStdin", &cl.base, EMPTY, NULL, NULL), 0);
     char out[256];
-    ASSERT_EQ(read_all(&f, "ex1", "cat1", false, out, sizeof(out)), 5);
+    ASSERT_EQ(agent_harness_read_all(&f.h, "ex1", "cat1", false, out, sizeof(out)), 5);
     ASSERT_STREQ(out, "ping\n");
-    ASSERT_EQ(wait_proc(&f, "ex1", "cat1"), 0);
+    ASSERT_EQ(agent_harness_wait(&f.h, "ex1", "cat1"), 0);
 
     /* SIGTERM to an exec (not a pid-namespace init) -> 143. */
     const char *sl[] = {"sleep", "100", NULL};
@@ -318,11 +275,11 @@ TEST(agent_exec_stdin_signal)
     sg.exec_id = (char *)"sl1";
     sg.signal = SIGTERM;
     ASSERT_EQ(agent_harness_call(&f.h, "SignalProcess", &sg.base, EMPTY, NULL, NULL), 0);
-    ASSERT_EQ(wait_proc(&f, "ex1", "sl1"), 143);
+    ASSERT_EQ(agent_harness_wait(&f.h, "ex1", "sl1"), 143);
     /* Gone once its exit was reported and its output read to EOF. */
     char none[16];
-    ASSERT_EQ(read_all(&f, "ex1", "sl1", false, none, sizeof(none)), 0);
-    ASSERT_EQ(read_all(&f, "ex1", "sl1", true, none, sizeof(none)), 0);
+    ASSERT_EQ(agent_harness_read_all(&f.h, "ex1", "sl1", false, none, sizeof(none)), 0);
+    ASSERT_EQ(agent_harness_read_all(&f.h, "ex1", "sl1", true, none, sizeof(none)), 0);
     ASSERT_EQ(wait_gone(&f, "ex1", "sl1"), 0);
 
     /* Terminal: stty size reports the size set by TtyWinResize. The shell
@@ -340,14 +297,14 @@ TEST(agent_exec_stdin_signal)
     w.data.len = 3;
     ASSERT_EQ(agent_harness_call(&f.h, "WriteStdin", &w.base,
                                  &grpc__write_stream_response__descriptor, NULL, NULL), 0);
-    ASSERT_GT(read_all(&f, "ex1", "tty1", false, out, sizeof(out)), 0);
+    ASSERT_GT(agent_harness_read_all(&f.h, "ex1", "tty1", false, out, sizeof(out)), 0);
     ASSERT_TRUE(strstr(out, "33 77") != NULL);
-    ASSERT_EQ(wait_proc(&f, "ex1", "tty1"), 0);
+    ASSERT_EQ(agent_harness_wait(&f.h, "ex1", "tty1"), 0);
 
     /* SIGTERM to the init without a handler is escalated to SIGKILL. */
     sg.exec_id = (char *)"";
     ASSERT_EQ(agent_harness_call(&f.h, "SignalProcess", &sg.base, EMPTY, NULL, NULL), 0);
-    ASSERT_EQ(wait_proc(&f, "ex1", "ex1"), 137);
+    ASSERT_EQ(agent_harness_wait(&f.h, "ex1", "ex1"), 137);
     ASSERT_EQ(exec_proc(&f, "ex1", "late", sl, false, &msg), TTRPC_FAILED_PRECONDITION);
     ASSERT_EQ(remove_ctr(&f, "ex1"), 0);
     r = check_no_leaks(&f, s.cgroup);
@@ -426,7 +383,7 @@ TEST(agent_cgroups_pause_stats_update_oom)
                                  NULL), 0);
     ASSERT_STREQ(((Grpc__OOMEvent *)resp)->container_id, "cg1");
     protobuf_c_message_free_unpacked(resp, NULL);
-    ASSERT_EQ(wait_proc(&f, "cg1", "hog"), 137);
+    ASSERT_EQ(agent_harness_wait(&f.h, "cg1", "hog"), 137);
     ASSERT_EQ(remove_ctr(&f, "cg1"), 0);
     r = check_no_leaks(&f, s.cgroup);
     int t = teardown(&f);
@@ -482,7 +439,7 @@ TEST(agent_bad_input)
     agent_harness_spec_init(&s, f.bundle, args);
     ASSERT_EQ(simple(&f, "StartContainer", "nope", &msg), TTRPC_NOT_FOUND);
     ASSERT_EQ(simple(&f, "PauseContainer", "nope", &msg), TTRPC_NOT_FOUND);
-    ASSERT_EQ(wait_proc(&f, "nope", "x"), -1000 - TTRPC_NOT_FOUND);
+    ASSERT_EQ(agent_harness_wait(&f.h, "nope", "x"), -1000 - TTRPC_NOT_FOUND);
 
     s.process.n_args = 0;
     ASSERT_EQ(create(&f, &s, "bad1", &msg), TTRPC_INVALID_ARGUMENT);
@@ -512,7 +469,7 @@ TEST(agent_bad_input)
     ASSERT_EQ(create(&f, &s, "dup1", &msg), TTRPC_ALREADY_EXISTS);
     ASSERT_EQ(simple(&f, "StartContainer", "dup1", &msg), 0);
     ASSERT_EQ(simple(&f, "StartContainer", "dup1", &msg), TTRPC_FAILED_PRECONDITION);
-    ASSERT_EQ(wait_proc(&f, "dup1", "nope"), -1000 - TTRPC_NOT_FOUND);
+    ASSERT_EQ(agent_harness_wait(&f.h, "dup1", "nope"), -1000 - TTRPC_NOT_FOUND);
     ASSERT_EQ(remove_ctr(&f, "dup1"), 0);
     ASSERT_EQ(simple(&f, "StartContainer", "dup1", &msg), TTRPC_NOT_FOUND);
 
@@ -560,11 +517,11 @@ TEST(agent_stderr_stream)
     ASSERT_EQ(create(&f, &s, "se1", &msg), 0);
     ASSERT_EQ(simple(&f, "StartContainer", "se1", &msg), 0);
     char out[256], err[256];
-    ASSERT_EQ(read_all(&f, "se1", "se1", true, err, sizeof(err)), 9);
+    ASSERT_EQ(agent_harness_read_all(&f.h, "se1", "se1", true, err, sizeof(err)), 9);
     ASSERT_STREQ(err, "err-line\n");
-    ASSERT_EQ(read_all(&f, "se1", "se1", false, out, sizeof(out)), 4);
+    ASSERT_EQ(agent_harness_read_all(&f.h, "se1", "se1", false, out, sizeof(out)), 4);
     ASSERT_STREQ(out, "out\n");
-    ASSERT_EQ(wait_proc(&f, "se1", "se1"), 0);
+    ASSERT_EQ(agent_harness_wait(&f.h, "se1", "se1"), 0);
     ASSERT_EQ(remove_ctr(&f, "se1"), 0);
     r = check_no_leaks(&f, s.cgroup);
     int t = teardown(&f);
@@ -587,10 +544,10 @@ TEST(agent_tty_late_reader)
     const char *msg;
     ASSERT_EQ(create(&f, &s, "late1", &msg), 0);
     ASSERT_EQ(simple(&f, "StartContainer", "late1", &msg), 0);
-    ASSERT_EQ(wait_proc(&f, "late1", "late1"), 0);
+    ASSERT_EQ(agent_harness_wait(&f.h, "late1", "late1"), 0);
     nanosleep(&(struct timespec){1, 500 * 1000 * 1000}, NULL);
     char out[256];
-    ASSERT_GT(read_all(&f, "late1", "late1", false, out, sizeof(out)), 0);
+    ASSERT_GT(agent_harness_read_all(&f.h, "late1", "late1", false, out, sizeof(out)), 0);
     ASSERT_STREQ(out, "late-output\r\n");
     ASSERT_EQ(remove_ctr(&f, "late1"), 0);
     r = check_no_leaks(&f, s.cgroup);
@@ -650,11 +607,11 @@ TEST(agent_exec_output_outlives_wait)
     /* Small enough to sit in the pipe: the exit is answered first. */
     const char *small[] = {"busybox", "seq", "1", "10000", NULL};
     ASSERT_EQ(exec_proc(&f, "ow1", "small", small, false, &msg), 0);
-    ASSERT_EQ(wait_proc(&f, "ow1", "small"), 0);
-    ASSERT_EQ(read_all(&f, "ow1", "small", false, out, size), 48894);
+    ASSERT_EQ(agent_harness_wait(&f.h, "ow1", "small"), 0);
+    ASSERT_EQ(agent_harness_read_all(&f.h, "ow1", "small", false, out, size), 48894);
     ASSERT_EQ(check_seq(out, 10000), 0);
     char err[64];
-    ASSERT_EQ(read_all(&f, "ow1", "small", true, err, sizeof(err)), 0);
+    ASSERT_EQ(agent_harness_read_all(&f.h, "ow1", "small", true, err, sizeof(err)), 0);
 
     /* Big: WaitProcess is in flight while the output is read, as the shim
      * does; the answer comes while the pipe still holds the tail. */
@@ -668,9 +625,9 @@ TEST(agent_exec_output_outlives_wait)
                                 &grpc__wait_process_response__descriptor, NULL, async_wait_done,
                                 &w),
               0);
-    ASSERT_EQ(read_all(&f, "ow1", "big", false, out, size), 1288895);
+    ASSERT_EQ(agent_harness_read_all(&f.h, "ow1", "big", false, out, size), 1288895);
     ASSERT_EQ(check_seq(out, 200000), 0);
-    ASSERT_EQ(read_all(&f, "ow1", "big", true, err, sizeof(err)), 0);
+    ASSERT_EQ(agent_harness_read_all(&f.h, "ow1", "big", true, err, sizeof(err)), 0);
     /* EOF came after the exit; the answer is on its way, not bounded here. */
     while (!w.done)
         loop_run_once(f.h.loop, 1000);
@@ -687,7 +644,7 @@ TEST(agent_exec_output_outlives_wait)
     sg.signal = SIGKILL;
     sg.exec_id = (char *)"";
     ASSERT_EQ(agent_harness_call(&f.h, "SignalProcess", &sg.base, EMPTY, NULL, NULL), 0);
-    ASSERT_EQ(wait_proc(&f, "ow1", "ow1"), 128 + SIGKILL);
+    ASSERT_EQ(agent_harness_wait(&f.h, "ow1", "ow1"), 128 + SIGKILL);
     ASSERT_EQ(remove_ctr(&f, "ow1"), 0);
     r = check_no_leaks(&f, s.cgroup);
     int t = teardown(&f);
@@ -713,18 +670,18 @@ TEST(agent_exec_grandchild_holds_output)
     const char *bg[] = {"sh", "-c", "sleep 1000 & echo hi", NULL};
     /* A new exec under the id of one kept for its output replaces it. */
     ASSERT_EQ(exec_proc(&f, "gc1", "bg", bg, false, &msg), 0);
-    ASSERT_EQ(wait_proc(&f, "gc1", "bg"), 0);
+    ASSERT_EQ(agent_harness_wait(&f.h, "gc1", "bg"), 0);
     const char *again[] = {"echo", "again", NULL};
     ASSERT_EQ(exec_proc(&f, "gc1", "bg", again, false, &msg), 0);
-    ASSERT_EQ(wait_proc(&f, "gc1", "bg"), 0);
+    ASSERT_EQ(agent_harness_wait(&f.h, "gc1", "bg"), 0);
     char again_out[64];
-    ASSERT_EQ(read_all(&f, "gc1", "bg", false, again_out, sizeof(again_out)), 6);
+    ASSERT_EQ(agent_harness_read_all(&f.h, "gc1", "bg", false, again_out, sizeof(again_out)), 6);
     ASSERT_STREQ(again_out, "again\n");
 
     ASSERT_EQ(exec_proc(&f, "gc1", "bg", bg, false, &msg), 0);
-    ASSERT_EQ(wait_proc(&f, "gc1", "bg"), 0);
+    ASSERT_EQ(agent_harness_wait(&f.h, "gc1", "bg"), 0);
     char out[64];
-    ASSERT_EQ(read_all(&f, "gc1", "bg", false, out, sizeof(out)), 3);
+    ASSERT_EQ(agent_harness_read_all(&f.h, "gc1", "bg", false, out, sizeof(out)), 3);
     ASSERT_STREQ(out, "hi\n");
     ASSERT_EQ(wait_gone(&f, "gc1", "bg"), 0);
 
@@ -733,7 +690,7 @@ TEST(agent_exec_grandchild_holds_output)
     sg.exec_id = (char *)"";
     sg.signal = SIGKILL;
     ASSERT_EQ(agent_harness_call(&f.h, "SignalProcess", &sg.base, EMPTY, NULL, NULL), 0);
-    ASSERT_EQ(wait_proc(&f, "gc1", "gc1"), 128 + SIGKILL);
+    ASSERT_EQ(agent_harness_wait(&f.h, "gc1", "gc1"), 128 + SIGKILL);
     ASSERT_EQ(remove_ctr(&f, "gc1"), 0);
     r = check_no_leaks(&f, s.cgroup);
     int t = teardown(&f);

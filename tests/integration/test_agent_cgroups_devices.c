@@ -65,32 +65,6 @@ static int call_cid(struct fixture *f, const char *method, const char *cid, cons
     return agent_harness_call(&f->h, method, &req.base, EMPTY, NULL, msg);
 }
 
-static int read_out(struct fixture *f, const char *cid, const char *eid, char *buf, size_t size)
-{
-    size_t off = 0;
-    for (;;) {
-        Grpc__ReadStreamRequest req = GRPC__READ_STREAM_REQUEST__INIT;
-        ProtobufCMessage *resp = NULL;
-        req.container_id = (char *)cid;
-        req.exec_id = (char *)eid;
-        req.len = 32768;
-        if (agent_harness_call(&f->h, "ReadStdout", &req.base,
-                               &grpc__read_stream_response__descriptor, &resp, NULL) != 0)
-            return -1;
-        Grpc__ReadStreamResponse *r = (Grpc__ReadStreamResponse *)resp;
-        size_t n = r->data.len;
-        if (n && off + n < size) {
-            memcpy(buf + off, r->data.data, n);
-            off += n;
-        }
-        protobuf_c_message_free_unpacked(resp, NULL);
-        if (n == 0)
-            break;
-    }
-    buf[off] = '\0';
-    return (int)off;
-}
-
 /* Runs the probe with `rules` (n may be 0) and returns its output; *code
  * gets CreateContainer's gRPC code, *msg its message. */
 static int run(struct fixture *f, const char *cid, Grpc__LinuxDeviceCgroup **rules, size_t n,
@@ -111,7 +85,7 @@ static int run(struct fixture *f, const char *cid, Grpc__LinuxDeviceCgroup **rul
     *code = agent_harness_call(&f->h, "CreateContainer", &req.base, EMPTY, NULL, msg);
     if (*code != 0)
         return 0;
-    if (call_cid(f, "StartContainer", cid, msg) != 0 || read_out(f, cid, cid, out, size) < 0)
+    if (call_cid(f, "StartContainer", cid, msg) != 0 || agent_harness_read_all(&f->h, cid, cid, false, out, size) < 0)
         return -1;
     Grpc__WaitProcessRequest w = GRPC__WAIT_PROCESS_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;
@@ -169,7 +143,7 @@ static int exec_probe(struct fixture *f, const char *cid, const char *eid, char 
     req.exec_id = (char *)eid;
     req.process = &s.process;
     if (agent_harness_call(&f->h, "ExecProcess", &req.base, EMPTY, NULL, NULL) != 0 ||
-        read_out(f, cid, eid, out, size) < 0)
+        agent_harness_read_all(&f->h, cid, eid, false, out, size) < 0)
         return -1;
     return wait_exit(f, cid, eid) == 0 ? 0 : -1;
 }

@@ -1,7 +1,7 @@
 /* What the containers of one pod share, with the stand-alone kata-agent on
- * this host (no VM): the hostname (a container whose spec joins a UTS
- * namespace by path shares the sandbox's, which CreateSandbox named, and
- * sees another's sethostname) and terminals that `tty` can name inside the
+ * this host (no VM): the hostname (every container of the pod, the
+ * sandbox container included, is in the UTS namespace CreateSandbox named,
+ * and sees another's sethostname) and terminals that `tty` can name inside the
  * container, for exec as for the init (the pty comes from the container's
  * own devpts, as with runc). Needs root and busybox-static; skips
  * otherwise. */
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "google/protobuf/empty.pb-c.h"
@@ -76,55 +77,14 @@ static int remove_ctr(struct fixture *f, const char *cid)
 }
 
 /* A process's stdout (the pty, for a terminal) until EOF. */
-static int read_out(struct fixture *f, const char *cid, const char *eid, char *buf, size_t size)
-{
-    size_t off = 0;
-    for (;;) {
-        Grpc__ReadStreamRequest req = GRPC__READ_STREAM_REQUEST__INIT;
-        ProtobufCMessage *resp = NULL;
-        req.container_id = (char *)cid;
-        req.exec_id = (char *)eid;
-        req.len = 32768;
-        int code = agent_harness_call(&f->h, "ReadStdout", &req.base,
-                                      &grpc__read_stream_response__descriptor, &resp, NULL);
-        if (code != 0)
-            return -code;
-        Grpc__ReadStreamResponse *r = (Grpc__ReadStreamResponse *)resp;
-        size_t n = r->data.len;
-        if (n && off + n < size) {
-            memcpy(buf + off, r->data.data, n);
-            off += n;
-        }
-        protobuf_c_message_free_unpacked(resp, NULL);
-        if (n == 0)
-            break;
-    }
-    buf[off] = '\0';
-    return (int)off;
-}
-
-static int wait_proc(struct fixture *f, const char *cid, const char *eid)
-{
-    Grpc__WaitProcessRequest req = GRPC__WAIT_PROCESS_REQUEST__INIT;
-    ProtobufCMessage *resp = NULL;
-    req.container_id = (char *)cid;
-    req.exec_id = (char *)eid;
-    if (agent_harness_call(&f->h, "WaitProcess", &req.base,
-                           &grpc__wait_process_response__descriptor, &resp, NULL) != 0)
-        return -1;
-    int st = ((Grpc__WaitProcessResponse *)resp)->status;
-    protobuf_c_message_free_unpacked(resp, NULL);
-    return st;
-}
-
 /* Creates, starts and reads a container to its end; returns its status. */
 static int run(struct fixture *f, struct agent_harness_spec *s, const char *cid, char *out,
                size_t size)
 {
     if (create(f, s, cid) != 0 || cid_call(f, "StartContainer", cid) != 0 ||
-        read_out(f, cid, cid, out, size) < 0)
+        agent_harness_read_all(&f->h, cid, cid, false, out, size) < 0)
         return -1;
-    int st = wait_proc(f, cid, cid);
+    int st = agent_harness_wait(&f->h, cid, cid);
     printf("#   %s: status %d, output \"%s\"\n", cid, st, out);
     return remove_ctr(f, cid) == 0 ? st : -1;
 }
@@ -147,9 +107,52 @@ static void privileged(struct agent_harness_spec *s)
     }
 }
 
+/* An exec without a terminal; its output is read with read_out(). */
+static int exec_plain(struct fixture *f, const char *cid, const char *eid, const char *const *args,
+                      bool priv)
+{
+    struct agent_harness_spec s;
+    agent_harness_spec_init(&s, f->bundle, args);
+    if (priv)
+        privileged(&s);
+    Grpc__ExecProcessRequest req = GRPC__EXEC_PROCESS_REQUEST__INIT;
+    const char *msg = NULL;
+    req.container_id = (char *)cid;
+    req.exec_id = (char *)eid;
+    req.process = &s.process;
+    int code = agent_harness_call(&f->h, "ExecProcess", &req.base, EMPTY, NULL, &msg);
+    if (code != 0)
+        printf("#   ExecProcess %s: %d %s\n", eid, code, msg ? msg : "");
+    return code;
+}
+
+/* Runs an exec to its end; returns its status, its stdout in out. */
+static int exec_run(struct fixture *f, const char *cid, const char *eid, const char *const *args,
+                    bool priv, char *out, size_t size)
+{
+    if (exec_plain(f, cid, eid, args, priv) != 0 || agent_harness_read_all(&f->h, cid, eid, false, out, size) < 0)
+        return -1;
+    int st = agent_harness_wait(&f->h, cid, eid);
+    printf("#   exec %s in %s: status %d, output \"%s\"\n", eid, cid, st, out);
+    return st;
+}
+
+/* The inode of a process's UTS namespace. */
+static unsigned long uts_inode(pid_t pid)
+{
+    char path[64];
+    struct stat st;
+    snprintf(path, sizeof(path), "/proc/%d/ns/uts", (int)pid);
+    return stat(path, &st) == 0 ? (unsigned long)st.st_ino : 0;
+}
+
 /* Runs in UTS namespace of its own (the agent it starts inherits it), so
- * that CreateSandbox may name it as the guest's. */
-TEST(uts_path_shares_the_sandbox_hostname)
+ * that CreateSandbox may name it as the guest's. Every container of the
+ * pod shares that namespace, the sandbox (pause) container included,
+ * whose spec lists a UTS namespace without a path as CRI's does. (A
+ * container outside any sandbox gets one of its own with oci.Hostname:
+ * test_agent.c agent_run_echo.) */
+TEST(pod_containers_and_the_sandbox_container_share_the_hostname)
 {
     if (geteuid() != 0)
         return test_skip("needs root");
@@ -173,10 +176,27 @@ TEST(uts_path_shares_the_sandbox_hostname)
     ASSERT_OK(gethostname(host, sizeof(host)));
     ASSERT_STREQ(host, "the-pod");
 
-    /* Two pod containers: the first renames the pod, the second sees it.
-     * Their specs name a hostname of their own, which a shared namespace
-     * must not apply. */
+    /* The sandbox container first, as CRI creates it: its spec names a
+     * hostname of its own (agenttest) in a UTS entry without a path, and
+     * neither a new namespace nor that name may come of it. */
     char out[512];
+    const char *p_args[] = {"sleep", "600", NULL};
+    struct agent_harness_spec p;
+    agent_harness_spec_init(&p, f.bundle, p_args);
+    ASSERT_EQ(create(&f, &p, "pause"), 0);
+    ASSERT_EQ(cid_call(&f, "StartContainer", "pause"), 0);
+    const char *hostname_args[] = {"hostname", NULL};
+    ASSERT_EQ(exec_run(&f, "pause", "h1", hostname_args, false, out, sizeof(out)), 0);
+    ASSERT_STREQ(out, "the-pod\n");
+    /* The very namespace the agent is in (an exec joins the init's). */
+    char want[64];
+    const char *ns_args[] = {"ls", "-l", "/proc/self/ns/uts", NULL};
+    snprintf(want, sizeof(want), "-> uts:[%lu]\n", uts_inode(f.h.pid));
+    ASSERT_EQ(exec_run(&f, "pause", "ns", ns_args, false, out, sizeof(out)), 0);
+    ASSERT_TRUE(strstr(out, want) != NULL);
+
+    /* Two pod containers joining by path: the first renames the pod, the
+     * second and the sandbox container see it. */
     const char *a_args[] = {"sh", "-c", "hostname; hostname renamed-by-a", NULL};
     struct agent_harness_spec a;
     agent_harness_spec_init(&a, f.bundle, a_args);
@@ -190,19 +210,27 @@ TEST(uts_path_shares_the_sandbox_hostname)
     join_uts(&b, "/proc/4242/ns/uts");
     ASSERT_EQ(run(&f, &b, "pod-b", out, sizeof(out)), 0);
     ASSERT_STREQ(out, "renamed-by-a\n");
-    ASSERT_OK(gethostname(host, sizeof(host)));
-    ASSERT_STREQ(host, "renamed-by-a");
+    ASSERT_EQ(exec_run(&f, "pause", "h2", hostname_args, false, out, sizeof(out)), 0);
+    ASSERT_STREQ(out, "renamed-by-a\n");
 
-    /* Without a path: a UTS namespace of its own, with the spec's name,
-     * whose changes stay inside. */
-    const char *c_args[] = {"sh", "-c", "hostname; hostname private-c", NULL};
+    /* And the other way round: a rename from the sandbox container. */
+    const char *rename_args[] = {"hostname", "from-pause", NULL};
+    ASSERT_EQ(exec_run(&f, "pause", "h3", rename_args, true, out, sizeof(out)), 0);
     struct agent_harness_spec c;
-    agent_harness_spec_init(&c, f.bundle, c_args);
-    privileged(&c);
-    ASSERT_EQ(run(&f, &c, "own-c", out, sizeof(out)), 0);
-    ASSERT_STREQ(out, "agenttest\n");
+    agent_harness_spec_init(&c, f.bundle, b_args);
+    join_uts(&c, "/proc/4242/ns/uts");
+    ASSERT_EQ(run(&f, &c, "pod-c", out, sizeof(out)), 0);
+    ASSERT_STREQ(out, "from-pause\n");
     ASSERT_OK(gethostname(host, sizeof(host)));
-    ASSERT_STREQ(host, "renamed-by-a");
+    ASSERT_STREQ(host, "from-pause");
+
+    Grpc__SignalProcessRequest sig = GRPC__SIGNAL_PROCESS_REQUEST__INIT;
+    sig.container_id = (char *)"pause";
+    sig.exec_id = (char *)"pause";
+    sig.signal = 9;
+    ASSERT_EQ(agent_harness_call(&f.h, "SignalProcess", &sig.base, EMPTY, NULL, NULL), 0);
+    ASSERT_EQ(agent_harness_wait(&f.h, "pause", "pause"), 128 + 9);
+    ASSERT_EQ(remove_ctr(&f, "pause"), 0);
 
     Grpc__DestroySandboxRequest dreq = GRPC__DESTROY_SANDBOX_REQUEST__INIT;
     ASSERT_EQ(agent_harness_call(&f.h, "DestroySandbox", &dreq.base, EMPTY, NULL, NULL), 0);
@@ -256,15 +284,15 @@ TEST(exec_and_init_terminals_are_the_containers_pts)
     ASSERT_EQ(cid_call(&f, "StartContainer", "tty-exec"), 0);
     const char *tty_args[] = {"sh", "-c", "tty", NULL};
     ASSERT_EQ(exec_tty(&f, "tty-exec", "e1", tty_args, 0, 0), 0);
-    ASSERT_GE(read_out(&f, "tty-exec", "e1", out, sizeof(out)), 0);
-    ASSERT_EQ(wait_proc(&f, "tty-exec", "e1"), 0);
+    ASSERT_GE(agent_harness_read_all(&f.h, "tty-exec", "e1", false, out, sizeof(out)), 0);
+    ASSERT_EQ(agent_harness_wait(&f.h, "tty-exec", "e1"), 0);
     printf("#   exec tty: \"%s\"\n", out);
     ASSERT_STREQ(out, "/dev/pts/0\r\n");
     /* The size asked for at exec reaches the container's pty. */
     const char *size_args[] = {"sh", "-c", "stty size", NULL};
     ASSERT_EQ(exec_tty(&f, "tty-exec", "e2", size_args, 33, 99), 0);
-    ASSERT_GE(read_out(&f, "tty-exec", "e2", out, sizeof(out)), 0);
-    ASSERT_EQ(wait_proc(&f, "tty-exec", "e2"), 0);
+    ASSERT_GE(agent_harness_read_all(&f.h, "tty-exec", "e2", false, out, sizeof(out)), 0);
+    ASSERT_EQ(agent_harness_wait(&f.h, "tty-exec", "e2"), 0);
     ASSERT_STREQ(out, "33 99\r\n");
 
     Grpc__SignalProcessRequest sig = GRPC__SIGNAL_PROCESS_REQUEST__INIT;
@@ -272,7 +300,7 @@ TEST(exec_and_init_terminals_are_the_containers_pts)
     sig.exec_id = (char *)"tty-exec";
     sig.signal = 9;
     ASSERT_EQ(agent_harness_call(&f.h, "SignalProcess", &sig.base, EMPTY, NULL, NULL), 0);
-    ASSERT_EQ(wait_proc(&f, "tty-exec", "tty-exec"), 128 + 9);
+    ASSERT_EQ(agent_harness_wait(&f.h, "tty-exec", "tty-exec"), 128 + 9);
     ASSERT_EQ(remove_ctr(&f, "tty-exec"), 0);
     ASSERT_EQ(agent_harness_count_mounts(f.h.dir), 0);
     return agent_harness_stop(&f.h) != 0;

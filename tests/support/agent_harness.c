@@ -373,3 +373,47 @@ int agent_harness_count_fds(pid_t pid)
         closedir(d);
     return n;
 }
+
+int agent_harness_read_all(struct agent_harness *h, const char *cid, const char *eid,
+                           bool err_stream, char *buf, size_t size)
+{
+    size_t off = 0;
+    for (;;) {
+        Grpc__ReadStreamRequest req = GRPC__READ_STREAM_REQUEST__INIT;
+        ProtobufCMessage *resp = NULL;
+        req.container_id = (char *)cid;
+        req.exec_id = (char *)eid;
+        req.len = 32768;
+        int code = agent_harness_call(h, err_stream ? "ReadStderr" : "ReadStdout", &req.base,
+                                      &grpc__read_stream_response__descriptor, &resp, NULL);
+        if (code != 0)
+            return -code;
+        const Grpc__ReadStreamResponse *r = (const Grpc__ReadStreamResponse *)resp;
+        size_t n = r->data.len;
+        if (n && off + n < size) {
+            memcpy(buf + off, r->data.data, n);
+            off += n;
+        }
+        protobuf_c_message_free_unpacked(resp, NULL);
+        if (n == 0)
+            break;
+    }
+    if (size)
+        buf[off] = '\0';
+    return (int)off;
+}
+
+int agent_harness_wait(struct agent_harness *h, const char *cid, const char *eid)
+{
+    Grpc__WaitProcessRequest req = GRPC__WAIT_PROCESS_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    req.container_id = (char *)cid;
+    req.exec_id = (char *)eid;
+    int code = agent_harness_call(h, "WaitProcess", &req.base,
+                                  &grpc__wait_process_response__descriptor, &resp, NULL);
+    if (code != 0)
+        return -1000 - code;
+    int st = ((const Grpc__WaitProcessResponse *)resp)->status;
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return st;
+}

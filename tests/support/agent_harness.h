@@ -39,6 +39,14 @@ int agent_harness_call(struct agent_harness *h, const char *method, const Protob
                        const ProtobufCMessageDescriptor *resp_type, ProtobufCMessage **ret_resp,
                        const char **ret_msg);
 
+/* Reads a process's stdout (or stderr) to EOF with ReadStdout/ReadStderr
+ * calls into buf, NUL-terminated; what does not fit in size-1 bytes is
+ * dropped. Returns the length, or minus the gRPC code of a failed call. */
+int agent_harness_read_all(struct agent_harness *h, const char *cid, const char *eid,
+                           bool err_stream, char *buf, size_t size);
+/* WaitProcess: the exit status, or -1000 - the gRPC code of a failed call. */
+int agent_harness_wait(struct agent_harness *h, const char *cid, const char *eid);
+
 /* Creates <dir>/rootfs with busybox and its applet links. */
 int agent_harness_bundle(const char *dir, char *why, size_t why_size);
 
