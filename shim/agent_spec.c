@@ -42,9 +42,10 @@ static bool ns_removed(const char *type)
 /* Namespaces: the guest has its own network, cgroup and time namespaces;
  * host paths mean nothing there; a PID namespace path means "share the
  * sandbox's" (sandbox_pidns). A UTS namespace path (CRI's: the pod's) means
- * the pod's hostname, which is the guest's: CreateSandbox sets it, and a
- * container without a UTS namespace of its own shares the guest's, so that
- * a hostname change is seen by the whole pod, as in Kata. */
+ * the pod's hostname, which is the guest's: CreateSandbox sets it, and the
+ * agent puts every container of the pod in that namespace, the sandbox
+ * container's UTS entry without a path included, so that a hostname change
+ * is seen by the whole pod, as in Kata. */
 static void constrain_namespaces(Grpc__Linux *l, bool *sandbox_pidns)
 {
     size_t k = 0;

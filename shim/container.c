@@ -178,14 +178,17 @@ static void cjob_free(struct cjob *j)
     free(j);
 }
 
-/* Finishes a failed Create: answer, then undo the rootfs and leave. */
+/* Finishes a failed Create: undo the rootfs, then the poststop hooks when
+ * the create hooks ran (c->hooks is set once they did), as runc does. */
 static void umount_work(void *ud)
 {
     struct cjob *j = ud;
     struct err e = ERR_INIT;
 
-    if (share_umount_rootfs(j->sandbox_id, j->c->id, j->c->bundle, &e) < 0)
+    if (j->c->rootfs_mounted &&
+        share_umount_rootfs(j->sandbox_id, j->c->id, j->c->bundle, &e) < 0)
         log_warn("container %s: %s", j->c->id, err_msg(&e));
+    hooks_run_poststop(j->c->hooks);
 }
 
 /* Create is answered only once the container is gone, so that the Delete
@@ -215,10 +218,10 @@ static void container_fail(struct container *c, int code, const char *msg)
     j->c = c;
     if (c->sb)
         snprintf(j->sandbox_id, sizeof(j->sandbox_id), "%s", c->sb->id);
-    if (c->rootfs_mounted && shim &&
+    if ((c->rootfs_mounted || c->hooks) && shim &&
         workpool_submit(shim->pool, umount_work, fail_done, j) >= 0)
         return;
-    if (c->rootfs_mounted)
+    if (c->rootfs_mounted || c->hooks)
         umount_work(j); /* the pool is gone: the exit path blocks anyway */
     fail_done(j);
 }

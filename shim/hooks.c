@@ -345,6 +345,13 @@ static int create_stages(void *ud, struct err *e)
     return r < 0 ? r : hooks_run(h, HOOKS_CREATE_RUNTIME, e);
 }
 
+void hooks_run_poststop(const struct hooks *h)
+{
+    struct err e = ERR_INIT;
+    if (hooks_run(h, HOOKS_POSTSTOP, &e) < 0)
+        log_warn("container %s: %s (ignored)", h->id, err_msg(&e));
+}
+
 int hooks_run_create(const struct hooks *h, struct err *e)
 {
     if (stage_count(h, HOOKS_PRESTART) + stage_count(h, HOOKS_CREATE_RUNTIME) == 0)
@@ -352,11 +359,19 @@ int hooks_run_create(const struct hooks *h, struct err *e)
     /* In the pod's namespace, so that a hook setting up networking sees it;
      * joining our own one is skipped (it may not even be open to us). */
     struct stat ns, own;
+    int r;
     if (!h->netns[0] ||
         (stat(h->netns, &ns) == 0 && stat("/proc/thread-self/ns/net", &own) == 0 &&
          ns.st_dev == own.st_dev && ns.st_ino == own.st_ino))
-        return create_stages((void *)h, e);
-    return netns_run(h->netns, create_stages, (void *)h, e);
+        r = create_stages((void *)h, e);
+    else
+        r = netns_run(h->netns, create_stages, (void *)h, e);
+    /* The container will never run, but what the hooks that did run set
+     * up must be undone: poststop, as runc's destroy does after a failed
+     * create. In our own namespace, as at Delete. */
+    if (r < 0)
+        hooks_run_poststop(h);
+    return r;
 }
 
 struct async_job {

@@ -1,7 +1,8 @@
 /* OCI hooks that belong on the host, run by the shim as upstream Kata runs
  * them: prestart and createRuntime during Create (before the container
  * exists in the guest; a failure fails Create), poststart after Start and
- * poststop at Delete (failures are only logged by the caller). The guest
+ * poststop at Delete or after a Create that failed once the create hooks
+ * ran (failures are only logged). The guest
  * never sees host hook paths: agent_spec drops spec.hooks, and
  * createContainer/startContainer hooks are left to the guest's own
  * guest_hook_path, as in Kata.
@@ -36,8 +37,15 @@ int hooks_load(const char *config_json, const char *container_id, const char *bu
  * runs nothing. */
 int hooks_run(const struct hooks *h, enum hooks_stage stage, struct err *e);
 
-/* Prestart, then createRuntime: what Create runs. */
+/* Prestart, then createRuntime: what Create runs. When one fails, the
+ * poststop hooks run before it returns (hooks_run_poststop()), as runc
+ * runs them when it destroys a container whose create failed. */
 int hooks_run_create(const struct hooks *h, struct err *e);
+
+/* The poststop stage where nothing may fail any more (Delete, or a Create
+ * that failed after hooks_run_create() succeeded): a failing hook is
+ * logged as a warning and the rest of the stage skipped. NULL-safe. */
+void hooks_run_poststop(const struct hooks *h);
 
 /* hooks_run() on a pool thread; a failure is logged as a warning. Nothing
  * is queued when h has no hook for the stage. */

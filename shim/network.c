@@ -161,6 +161,7 @@ static int on_link(const struct nlmsghdr *h, void *ud)
     l->flags = ifi->ifi_flags;
     l->type = ifi->ifi_type;
     l->ep.raw_flags = ifi->ifi_flags & IFF_NOARP;
+    l->ep.link_up = (ifi->ifi_flags & IFF_UP) != 0;
     nl_attr_u32(tb[IFLA_MTU], &l->ep.mtu);
     if (tb[IFLA_ADDRESS] && nl_attr_len(tb[IFLA_ADDRESS]) == 6)
         fmt_mac(nl_attr_data(tb[IFLA_ADDRESS]), l->ep.mac, sizeof(l->ep.mac));
@@ -552,10 +553,12 @@ static int attach_macvtap(struct nl_sock *sk, struct network_endpoint *ep, bool 
     if ((r = macvtap_create(sk, ep, e)) < 0)
         return r;
     /* The macvtap takes the pod link's MAC and addresses (the guest owns
-     * them now); the link itself gets a random, locally administered MAC. */
+     * them now); the link itself gets a random, locally administered MAC.
+     * From here on teardown puts them back, also after a partial move. */
     if (getentropy(rnd, sizeof(rnd)) < 0)
         return err_set(e, -errno, "%s: getentropy: %s", ep->name, strerror(errno));
     rnd[0] = (uint8_t)((rnd[0] & 0xfe) | 0x02);
+    ep->moved = true;
     if ((r = link_set(sk, ep->ifindex, 0, rnd, e)) < 0)
         return err_prefix(e, "%s: new MAC", ep->name);
     for (size_t i = 0; i < ep->n_addrs; i++)
@@ -575,10 +578,137 @@ static int attach_macvtap(struct nl_sock *sk, struct network_endpoint *ep, bool 
     return 0;
 }
 
+/* ---- putting back what macvtap moved ---- */
+
+static int addr_add(struct nl_sock *sk, int ifindex, const struct network_addr *a, struct err *e)
+{
+    struct nl_msg *m = nl_msg_new(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+    struct ifaddrmsg *ifa = nl_msg_put_header(m, sizeof(*ifa));
+    size_t len = a->family == AF_INET ? 4 : 16;
+    uint8_t bin[16];
+    int r;
+
+    ifa->ifa_family = (uint8_t)a->family;
+    ifa->ifa_prefixlen = (uint8_t)a->prefix;
+    ifa->ifa_index = (uint32_t)ifindex;
+    if (inet_pton(a->family, a->ip, bin) != 1) {
+        nl_msg_free(m);
+        return err_set(e, -EINVAL, "\"%s\" is not an address", a->ip);
+    }
+    nl_msg_put_attr(m, IFA_LOCAL, bin, len);
+    nl_msg_put_attr(m, IFA_ADDRESS, bin, len);
+    r = nl_request(sk, m, e);
+    nl_msg_free(m);
+    return r == -EEXIST ? 0 : r;
+}
+
+static bool put_ip(struct nl_msg *m, uint16_t type, int family, const char *ip)
+{
+    uint8_t bin[16];
+
+    if (!ip[0])
+        return true;
+    if (inet_pton(family, ip, bin) != 1)
+        return false;
+    nl_msg_put_attr(m, type, bin, family == AF_INET ? 4 : 16);
+    return true;
+}
+
+static int route_add(struct nl_sock *sk, const struct network_route *rt, int ifindex,
+                     struct err *e)
+{
+    struct nl_msg *m = nl_msg_new(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+    struct rtmsg *rtm = nl_msg_put_header(m, sizeof(*rtm));
+    char dst[NETWORK_IP_MAX + 4];
+    unsigned plen = 0;
+    char *slash;
+    int r;
+
+    rtm->rtm_family = (uint8_t)rt->family;
+    rtm->rtm_table = RT_TABLE_MAIN;
+    rtm->rtm_protocol = RTPROT_BOOT;
+    rtm->rtm_scope = (uint8_t)rt->scope;
+    rtm->rtm_type = RTN_UNICAST;
+    rtm->rtm_flags = rt->flags & RTNH_F_ONLINK;
+    snprintf(dst, sizeof(dst), "%s", rt->dest);
+    if ((slash = strchr(dst, '/'))) {
+        *slash = '\0';
+        plen = (unsigned)atoi(slash + 1);
+    }
+    rtm->rtm_dst_len = (uint8_t)plen;
+    if (!put_ip(m, RTA_DST, rt->family, dst) || !put_ip(m, RTA_GATEWAY, rt->family, rt->gateway) ||
+        !put_ip(m, RTA_PREFSRC, rt->family, rt->source)) {
+        nl_msg_free(m);
+        return err_set(e, -EINVAL, "route to %s: a malformed address",
+                       rt->dest[0] ? rt->dest : "default");
+    }
+    nl_msg_put_u32(m, RTA_OIF, (uint32_t)ifindex);
+    if (rt->mtu) {
+        size_t mx = nl_msg_nest_start(m, RTA_METRICS);
+        nl_msg_put_u32(m, RTAX_MTU, rt->mtu);
+        nl_msg_nest_end(m, mx);
+    }
+    r = nl_request(sk, m, e);
+    nl_msg_free(m);
+    return r == -EEXIST ? 0 : r;
+}
+
+/* MAC, up state and addresses of one link; the macvtap is gone already
+ * (its MAC is the one going back). A link gone is nothing to restore. */
+static void restore_link(struct nl_sock *sk, const struct network_endpoint *ep)
+{
+    struct err le = ERR_INIT;
+    int idx = (int)if_nametoindex(ep->name);
+    uint8_t mac[6];
+
+    if (idx <= 0)
+        return;
+    if (parse_mac(ep->mac, mac) && link_set(sk, idx, 0, mac, &le) < 0)
+        log_warn("network: %s: MAC %s not restored: %s", ep->name, ep->mac, err_msg(&le));
+    err_clear(&le);
+    if (ep->link_up && link_set(sk, idx, 0, NULL, &le) < 0)
+        log_warn("network: %s: not brought back up: %s", ep->name, err_msg(&le));
+    for (size_t i = 0; i < ep->n_addrs; i++) {
+        err_clear(&le);
+        if (addr_add(sk, idx, &ep->addrs[i], &le) < 0)
+            log_warn("network: %s: address %s/%u not restored: %s", ep->name, ep->addrs[i].ip,
+                     ep->addrs[i].prefix, err_msg(&le));
+    }
+}
+
+/* Removing a link's last address took its routes along. Kernel routes
+ * came back with the addresses; the recorded ones are added again, in two
+ * rounds, since a gateway may be reachable only through a later route. */
+static void restore_routes(struct nl_sock *sk, const struct network *n)
+{
+    bool done[NETWORK_ROUTES_MAX] = {false};
+
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < n->n_routes; i++) {
+            const struct network_route *rt = &n->routes[i];
+            const struct network_endpoint *ep = NULL;
+            struct err le = ERR_INIT;
+            int idx;
+
+            for (size_t k = 0; k < n->n_eps && !ep; k++)
+                if (strcmp(n->eps[k].name, rt->device) == 0 && n->eps[k].moved)
+                    ep = &n->eps[k];
+            if (done[i] || !ep || (idx = (int)if_nametoindex(ep->name)) <= 0)
+                continue;
+            if (route_add(sk, rt, idx, &le) == 0)
+                done[i] = true;
+            else if (round == 1)
+                log_warn("network: %s: route to %s not restored: %s", rt->device,
+                         rt->dest[0] ? rt->dest : "default", err_msg(&le));
+        }
+}
+
 /* ---- setup and teardown in the namespace ---- */
 
 static void detach_all(struct nl_sock *sk, struct network *n)
 {
+    bool moved = false;
+
     for (size_t i = 0; i < n->n_eps; i++) {
         struct network_endpoint *ep = &n->eps[i];
         struct err le = ERR_INIT;
@@ -590,7 +720,13 @@ static void detach_all(struct nl_sock *sk, struct network *n)
         /* The tap's own qdisc and filters go with it. */
         if (ep->tap_created && link_del(sk, ep->tap, &le) < 0)
             log_warn("network: %s", err_msg(&le));
+        if (ep->moved) {
+            restore_link(sk, ep);
+            moved = true;
+        }
     }
+    if (moved)
+        restore_routes(sk, n);
 }
 
 static int setup_in_ns(void *ud, struct err *e)
@@ -696,6 +832,14 @@ struct network *network_free(struct network *n)
 
 /* ---- the record for `delete` ---- */
 
+static struct network_endpoint *ep_named(struct network *n, const char *name)
+{
+    for (size_t i = 0; i < n->n_eps; i++)
+        if (strcmp(n->eps[i].name, name) == 0)
+            return &n->eps[i];
+    return NULL;
+}
+
 int network_save(const struct network *n, const char *path, struct err *e)
 {
     char tmp[PATH_MAX];
@@ -708,8 +852,28 @@ int network_save(const struct network *n, const char *path, struct err *e)
     if (!f)
         return err_set(e, -errno, "%s: %s", tmp, strerror(errno));
     fprintf(f, "model %s\n", network_model_name(n->model));
-    for (size_t i = 0; i < n->n_eps; i++)
-        fprintf(f, "ep %s %s %d\n", n->eps[i].name, n->eps[i].tap, n->eps[i].tc_added);
+    for (size_t i = 0; i < n->n_eps; i++) {
+        const struct network_endpoint *ep = &n->eps[i];
+        fprintf(f, "ep %s %s %d\n", ep->name, ep->tap, ep->tc_added);
+        if (!ep->moved)
+            continue;
+        /* What macvtap moved, for teardown to put back. */
+        fprintf(f, "moved %s %s %d\n", ep->name, ep->mac, ep->link_up);
+        for (size_t k = 0; k < ep->n_addrs; k++)
+            fprintf(f, "addr %s %d %s %u\n", ep->name, ep->addrs[k].family, ep->addrs[k].ip,
+                    ep->addrs[k].prefix);
+    }
+    for (size_t i = 0; i < n->n_routes; i++) {
+        const struct network_route *rt = &n->routes[i];
+        bool moved = false;
+        for (size_t k = 0; k < n->n_eps; k++)
+            moved |= n->eps[k].moved && strcmp(n->eps[k].name, rt->device) == 0;
+        if (!moved)
+            continue;
+        fprintf(f, "route %d %s %s %s %s %u %u %u\n", rt->family, rt->dest[0] ? rt->dest : "-",
+                rt->gateway[0] ? rt->gateway : "-", rt->source[0] ? rt->source : "-", rt->device,
+                rt->scope, rt->flags, rt->mtu);
+    }
     /* Last: a path may hold spaces. */
     fprintf(f, "netns %s\n", n->netns);
     r = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -errno;
@@ -722,6 +886,62 @@ int network_save(const struct network *n, const char *path, struct err *e)
         return err_set(e, r, "%s: %s", path, strerror(-r));
     }
     return 0;
+}
+
+static bool valid_ip(int family, const char *ip)
+{
+    uint8_t bin[16];
+    return (family == AF_INET || family == AF_INET6) && inet_pton(family, ip, bin) == 1;
+}
+
+/* "moved", "addr" and "route" lines: what macvtap moved. */
+static int load_moved(const char *line, struct network *n)
+{
+    char a[NETWORK_IFNAME_MAX + 1], mac[18], ip[NETWORK_IP_MAX];
+    char dst[NETWORK_IP_MAX + 4], gw[NETWORK_IP_MAX], src[NETWORK_IP_MAX];
+    struct network_endpoint *ep;
+    unsigned prefix, scope, flags, mtu;
+    int up, family;
+    uint8_t bin[6];
+
+    if (sscanf(line, "moved %16s %17s %d", a, mac, &up) == 3) {
+        if (!(ep = ep_named(n, a)) || !parse_mac(mac, bin))
+            return -EINVAL;
+        snprintf(ep->mac, sizeof(ep->mac), "%s", mac);
+        ep->link_up = up != 0;
+        ep->moved = true;
+        return 0;
+    }
+    if (sscanf(line, "addr %16s %d %45s %u", a, &family, ip, &prefix) == 4) {
+        if (!(ep = ep_named(n, a)) || !ep->moved || ep->n_addrs == NETWORK_ADDRS_MAX ||
+            !valid_ip(family, ip) || prefix > (family == AF_INET ? 32u : 128u))
+            return -EINVAL;
+        struct network_addr *ad = &ep->addrs[ep->n_addrs++];
+        ad->family = family;
+        snprintf(ad->ip, sizeof(ad->ip), "%s", ip);
+        ad->prefix = prefix;
+        return 0;
+    }
+    if (sscanf(line, "route %d %49s %45s %45s %16s %u %u %u", &family, dst, gw, src, a, &scope,
+               &flags, &mtu) == 8) {
+        if (n->n_routes == NETWORK_ROUTES_MAX || !(ep = ep_named(n, a)) ||
+            (family != AF_INET && family != AF_INET6) ||
+            (strcmp(gw, "-") != 0 && !valid_ip(family, gw)) ||
+            (strcmp(src, "-") != 0 && !valid_ip(family, src)))
+            return -EINVAL;
+        struct network_route *rt = &n->routes[n->n_routes++];
+        memset(rt, 0, sizeof(*rt));
+        rt->family = family;
+        snprintf(rt->dest, sizeof(rt->dest), "%s", strcmp(dst, "-") ? dst : "");
+        snprintf(rt->gateway, sizeof(rt->gateway), "%s", strcmp(gw, "-") ? gw : "");
+        snprintf(rt->source, sizeof(rt->source), "%s", strcmp(src, "-") ? src : "");
+        memcpy(rt->device, ep->name, sizeof(rt->device));
+        rt->scope = scope;
+        rt->flags = flags;
+        rt->mtu = mtu;
+        return 0;
+    }
+    return -EINVAL;
 }
 
 static int load_saved(FILE *f, struct network *n)
@@ -748,7 +968,7 @@ static int load_saved(FILE *f, struct network *n)
             ep->tc_added = tc != 0;
             ep->tap_created = true;
             ep->tap_fd = -1;
-        } else {
+        } else if (load_moved(line, n) < 0) {
             return -EINVAL;
         }
     }

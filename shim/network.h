@@ -9,8 +9,11 @@
  * (none). The result holds one open queue fd per interface for the
  * hypervisor (hv_vm_hotplug_add) and the plain data the agent needs
  * (UpdateInterface, UpdateRoutes, AddARPNeighbors). network_teardown()
- * removes what setup created; network_save() / network_cleanup_saved()
- * let `delete` do the same after the shim died.
+ * removes what setup created and, with macvtap, gives the pod's link back
+ * its MAC and addresses, as Kata does, and its routes and up state (a CNI
+ * DEL or a later runtime then finds the interface as CNI left it);
+ * network_save() / network_cleanup_saved() let `delete` do the same after
+ * the shim died.
  *
  * Blocking (netlink, a helper thread per call): run on a worker. Errors are
  * negative errno with a message naming the interface or file at fault.
@@ -53,6 +56,10 @@ struct network_endpoint {
     int tap_fd;                 /* -1 once handed over and closed */
     bool tap_created;           /* the tap (or macvtap) link is ours */
     bool tc_added;              /* ingress qdisc on the pod's link is ours */
+    bool link_up;               /* the pod's link was up when found */
+    /* macvtap: the link's MAC and addresses went to the guest (the link got
+     * a random MAC); teardown puts MAC, addresses, routes and up back. */
+    bool moved;
     char guest_pci_path[32];    /* set by the caller after hotplug, may be "" */
 };
 
@@ -98,8 +105,9 @@ int network_setup(const char *netns, enum network_model model, struct network **
                   struct err *e);
 /* Closes the tap fds (after the hypervisor took its copies). */
 void network_close_taps(struct network *n);
-/* Removes taps, macvtaps and tc rules setup created; a namespace or link
- * already gone is success. */
+/* Removes taps, macvtaps and tc rules setup created, and restores what
+ * macvtap moved; a namespace or link already gone is success, and a
+ * restore the kernel refuses is logged. */
 int network_teardown(struct network *n, struct err *e);
 struct network *network_free(struct network *n);
 

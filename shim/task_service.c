@@ -223,7 +223,8 @@ static void handle_create(struct ttrpc_call *call, const ProtobufCMessage *reque
     for (size_t i = 0; i < req->n_rootfs; i++) {
         const Containerd__Types__Mount *m = req->rootfs[i];
         char **opts = xnew(char *, m->n_options + 1);
-        memcpy(opts, m->options, m->n_options * sizeof(char *));
+        if (m->n_options) /* protobuf-c leaves options NULL when there are none */
+            memcpy(opts, m->options, m->n_options * sizeof(char *));
         mounts[i] = (struct share_mount){m->type, m->source, (const char *const *)opts};
     }
     p = (struct container_params){

@@ -3,7 +3,8 @@
  * test_shim_task.c drives the shim): a prestart hook gets the state JSON,
  * args and env; createRuntime follows prestart; poststart runs after Start
  * and poststop at Delete; a failing prestart hook fails Create naming the
- * hook and leaves nothing behind; a hook past its timeout is killed with
+ * hook and leaves nothing behind; a Create that fails once the create hooks
+ * ran runs the poststop hooks; a hook past its timeout is killed with
  * what it started; prestart runs in the pod's network namespace (made
  * with `ip netns add`). Real processes (/bin/sh) are the hooks. Needs root (the
  * shim bind-mounts the rootfs into the shared folder). */
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "containerd/task/v2/shim.pb-c.h"
+#include "containerd/types/mount.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
 #include "lib/compiler.h"
 #include "lib/err.h"
@@ -38,7 +40,7 @@
 /* Ids carry our pid: the shared folder is host-global. */
 static const char *sid(int n)
 {
-    static char ids[10][32];
+    static char ids[12][32];
 
     if (!ids[n][0])
         snprintf(ids[n], sizeof(ids[n]), "hk%d-%d", n, (int)getpid());
@@ -302,6 +304,95 @@ TEST(failing_prestart_fails_create_and_leaves_nothing)
     ASSERT_EQ(delete_task(&v, sid(3)), 0);
     ASSERT_TRUE(settle(&v));
     ASSERT_TRUE(sandbox_dir_gone(sid(3)));
+    return 0;
+}
+
+/* Create with one rootfs mount that cannot succeed: it fails after the
+ * create hooks ran and the sandbox started, when the rootfs is mounted. */
+static int create_bad_rootfs(struct shim_env *v, const char *id, const char *hooks, char *msg,
+                             size_t size)
+{
+    Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
+    Containerd__Types__Mount m = CONTAINERD__TYPES__MOUNT__INIT;
+    Containerd__Types__Mount *mounts[] = {&m};
+    char bundle[512];
+
+    make_bundle(id, hooks, bundle);
+    m.type = (char *)"no-such-fs-type";
+    m.source = (char *)"none";
+    req.id = (char *)id;
+    req.bundle = bundle;
+    req.rootfs = mounts;
+    req.n_rootfs = 1;
+    return call(v, "Create", &req.base, &containerd__task__v2__create_task_response__descriptor,
+                msg, size);
+}
+
+/* As runc destroys a container whose create failed: once prestart or
+ * createRuntime hooks ran, a failed Create runs the poststop hooks (a
+ * failing one is only logged, and does not change Create's error). A
+ * Create that fails before the hooks stage runs none. */
+TEST(failed_create_runs_poststop_once_hooks_ran)
+{
+    ENV(v, -1);
+    char hooks[1024], msg[512];
+
+    /* A failing prestart hook. */
+    const char *stop1 = tmp("poststop-after-prestart.json");
+    snprintf(hooks, sizeof(hooks),
+             "\"prestart\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"exit 4\"]}],"
+             "\"poststop\":[{\"path\":\"/bin/false\"},"
+             "{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"cat > %s\"]}]",
+             stop1);
+    ASSERT_NE(create(&v, sid(7), hooks, msg, sizeof(msg)), 0);
+    ASSERT_TRUE(strstr(msg, "prestart hook #0 /bin/sh: exit status 4") != NULL);
+    ASSERT_TRUE(settle(&v));
+    /* The first poststop hook failed: logged, and the stage stops there. */
+    ASSERT_TRUE(access(stop1, F_OK) < 0);
+    snprintf(hooks, sizeof(hooks),
+             "\"createRuntime\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"exit 5\"]}],"
+             "\"poststop\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"cat > %s\"]},"
+             "{\"path\":\"/bin/false\"}]",
+             stop1);
+    ASSERT_NE(create(&v, sid(7), hooks, msg, sizeof(msg)), 0);
+    ASSERT_TRUE(strstr(msg, "createRuntime hook #0 /bin/sh: exit status 5") != NULL);
+    ASSERT_TRUE(settle(&v));
+    _cleanup_free_ char *st1 = slurp(stop1);
+    ASSERT_TRUE(st1 != NULL);
+    printf("#   poststop after createRuntime failed: %s\n", st1);
+    ASSERT_TRUE(strstr(st1, "\"status\":\"stopped\"") != NULL);
+    ASSERT_TRUE(strstr(st1, sid(7)) != NULL);
+    ASSERT_EQ(container_count(&v.shim), 0);
+    ASSERT_TRUE(sandbox_dir_gone(sid(7)));
+
+    /* Hooks succeeded, the sandbox started, then the rootfs mount failed. */
+    const char *pre = tmp("prestart-ran.txt");
+    const char *stop2 = tmp("poststop-after-mount.json");
+    snprintf(hooks, sizeof(hooks),
+             "\"prestart\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"touch %s\"]}],"
+             "\"poststop\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"cat > %s\"]}]",
+             pre, stop2);
+    ASSERT_NE(create_bad_rootfs(&v, sid(8), hooks, msg, sizeof(msg)), 0);
+    printf("#   Create: %s\n", msg);
+    ASSERT_TRUE(strstr(msg, "no-such-fs-type") != NULL);
+    ASSERT_TRUE(settle(&v));
+    ASSERT_EQ(access(pre, F_OK), 0);
+    _cleanup_free_ char *st2 = slurp(stop2);
+    ASSERT_TRUE(st2 != NULL);
+    ASSERT_TRUE(strstr(st2, "\"status\":\"stopped\"") != NULL);
+    ASSERT_EQ(container_count(&v.shim), 0);
+    ASSERT_TRUE(sandbox_dir_gone(sid(8)));
+
+    /* Refused before the hooks stage: no poststop. */
+    const char *stop3 = tmp("poststop-never.json");
+    snprintf(hooks, sizeof(hooks),
+             "\"prestart\":[{\"path\":\"bin/true\"}],"
+             "\"poststop\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"cat > %s\"]}]",
+             stop3);
+    ASSERT_EQ(create(&v, sid(9), hooks, msg, sizeof(msg)), TTRPC_INVALID_ARGUMENT);
+    ASSERT_TRUE(settle(&v));
+    ASSERT_TRUE(access(stop3, F_OK) < 0);
+    ASSERT_EQ(container_count(&v.shim), 0);
     return 0;
 }
 

@@ -2,7 +2,8 @@
  * with `ip netns add`, a veth pair in it standing in for CNI's, then
  * discovery (addresses, routes, neighbours, MTU, MAC), the tcfilter taps
  * and tc rules (checked with `tc filter show`), the none and macvtap
- * models, the crash record, the sandbox's preparation (shim/sandbox_net.h),
+ * models (macvtap teardown gives the pod's link back its MAC, addresses,
+ * routes and up state), the crash record, the sandbox's preparation (shim/sandbox_net.h),
  * and teardown leaving nothing behind. `ip` and
  * `tc` only look and arrange; the code under test uses netlink. Root only. */
 #include "shim/network.h"
@@ -199,6 +200,36 @@ TEST(model_none_is_a_tap_only)
     return 0;
 }
 
+/* eth0's MAC, whether it is up, and its addresses and routes, as `ip`
+ * shows them, in out (size bytes). */
+static void eth0_state(char *out, size_t size)
+{
+    sh(out, size,
+       "ip -n %1$s -o link show dev eth0; ip -n %1$s -o addr show dev eth0 scope global;"
+       "ip -n %1$s route show dev eth0 2>&1",
+       ns_name);
+}
+
+/* What ns_new() gave eth0 is all there, as before setup. */
+static int eth0_as_cni_left_it(const char *why)
+{
+    char out[4096];
+
+    eth0_state(out, sizeof(out));
+    printf("# eth0 %s:\n%s", why, out);
+    ASSERT_TRUE(strstr(out, "link/ether 02:11:22:33:44:55") != NULL);
+    ASSERT_TRUE(strstr(out, ",UP,") != NULL || strstr(out, "<UP,") != NULL);
+    ASSERT_TRUE(strstr(out, "state UP") != NULL);
+    ASSERT_TRUE(strstr(out, "inet 10.77.0.2/24") != NULL);
+    ASSERT_TRUE(strstr(out, "default via 10.77.0.1") != NULL);
+    ASSERT_TRUE(strstr(out, "10.88.0.0/16 via 10.77.0.1") != NULL);
+    ASSERT_TRUE(strstr(out, "mtu 1300") != NULL);
+    return 0;
+}
+
+/* As Kata's macvtap endpoint: the macvtap takes eth0's MAC and addresses
+ * while the VM runs, and teardown gives them back with the routes that
+ * went with the addresses, leaving eth0 up as it was. */
 TEST(model_macvtap)
 {
     struct network *n = NULL;
@@ -219,12 +250,65 @@ TEST(model_macvtap)
     printf("# %s", out);
     ASSERT_TRUE(strstr(out, "macvtap") != NULL);
     ASSERT_TRUE(strstr(out, "02:11:22:33:44:55") != NULL);
-    /* The guest owns the address now. */
-    sh(out, sizeof(out), "ip -n %s addr show dev eth0 2>&1", ns_name);
+    /* The guest owns the address and the MAC now. */
+    eth0_state(out, sizeof(out));
+    printf("# eth0 while the VM runs:\n%s", out);
     ASSERT_TRUE(strstr(out, "10.77.0.2") == NULL);
+    ASSERT_TRUE(strstr(out, "02:11:22:33:44:55") == NULL);
+    ASSERT_TRUE(strstr(out, "default via") == NULL);
     ASSERT_OK(network_teardown(n, &e));
     network_free(n);
     ASSERT_EQ(nothing_left(), 0);
+    ASSERT_EQ(eth0_as_cni_left_it("after teardown"), 0);
+
+    /* Again: a second sandbox on the same namespace finds the same. */
+    ASSERT_OK(network_setup(ns_path, NETWORK_MACVTAP, &n, &e));
+    ASSERT_STREQ(n->eps[0].mac, "02:11:22:33:44:55");
+    ASSERT_EQ(n->eps[0].n_addrs, 1);
+    ASSERT_OK(network_teardown(n, &e));
+    network_free(n);
+    ASSERT_EQ(eth0_as_cni_left_it("after a second round"), 0);
+    ns_del();
+    return 0;
+}
+
+/* The shim died while the VM ran: `delete` restores eth0 from the record. */
+TEST(macvtap_crash_record_restores_the_link)
+{
+    struct network *n = NULL;
+    struct err e = ERR_INIT;
+    char rec[512], out[4096];
+
+    NEED_NS("mvtrec", true);
+    snprintf(rec, sizeof(rec), "%s/net-record-macvtap", test_tmpdir());
+    if (network_setup(ns_path, NETWORK_MACVTAP, &n, &e) < 0) {
+        ns_del();
+        if (e.code == -EOPNOTSUPP || strstr(err_msg(&e), "Unknown device type"))
+            return test_skip("no macvtap in this kernel: %s", err_msg(&e));
+        test_fail_at(__FILE__, __LINE__, "macvtap setup: %s", err_msg(&e));
+        return 1;
+    }
+    ASSERT_OK(network_save(n, rec, &e));
+    network_free(n);
+    sh(out, sizeof(out), "cat %s", rec);
+    printf("# record:\n%s", out);
+    ASSERT_TRUE(strstr(out, "moved eth0 02:11:22:33:44:55 1\n") != NULL);
+    eth0_state(out, sizeof(out));
+    ASSERT_TRUE(strstr(out, "02:11:22:33:44:55") == NULL);
+    ASSERT_OK(network_cleanup_saved(rec, &e));
+    ASSERT_TRUE(access(rec, F_OK) != 0);
+    ASSERT_EQ(nothing_left(), 0);
+    ASSERT_EQ(eth0_as_cni_left_it("after delete"), 0);
+
+    /* A damaged record is refused, naming the file, and kept. */
+    FILE *f = fopen(rec, "w");
+    ASSERT_TRUE(f != NULL);
+    fprintf(f, "model macvtap\nep eth0 tap0_kata 0\nmoved eth0 not-a-mac 1\nnetns %s\n",
+            ns_path);
+    fclose(f);
+    ASSERT_EQ(network_cleanup_saved(rec, &e), -EINVAL);
+    ASSERT_TRUE(strstr(err_msg(&e), rec) != NULL);
+    unlink(rec);
     ns_del();
     return 0;
 }
