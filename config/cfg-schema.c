@@ -176,6 +176,13 @@ const struct cfg_key cfg_schema[] = {
              "driver asks the agent to load virtio_balloon from the initrd with\n"
              "agent.kernel_modules=virtio_balloon; an agent.kernel_modules given in\n"
              "kernel_params replaces that list, so name virtio_balloon there too."),
+    KEY_BOOL(S_HV, "release_kernel_file_pages", HV(release_kernel_file_pages), true, QEMU,
+             "Once the VM runs, page out QEMU's mapping of the kernel file (not an\n"
+             "upstream key). QEMU keeps it only to reload the kernel on a VM reset,\n"
+             "which pod VMs never do; for a VM alone on the host it is ~50 MB of its\n"
+             "PSS. Pages another VM still maps are left. Costs a read of the kernel\n"
+             "file at the next VM start when no VM maps it any more (docs/performance.md,\n"
+             "\"Memory per VM\"). Needs Linux 5.10 (process_madvise); skipped if absent."),
     KEY_BOOL(S_HV, "enable_virtio_mem", HV(enable_virtio_mem), false, QEMU,
              "Resize guest memory with virtio-mem instead of DIMM hotplug."),
     KEY_BOOL(S_HV, "disable_block_device_use", HV(disable_block_device_use), true, ALL,

@@ -70,6 +70,7 @@ struct cfg_hypervisor {
     enum cfg_accel accel;               /* ours: auto probes KVM, else TCG */
     int tcg_tb_size;                    /* ours: TCG translation cache, MiB */
     bool reclaim_guest_freed_memory;    /* virtio-balloon free page reporting */
+    bool release_kernel_file_pages;     /* ours: page out QEMU's kernel copy after start */
     char *kernel_params;
     char *machine_accelerators;
     char *cpu_features;

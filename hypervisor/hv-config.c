@@ -110,6 +110,7 @@ int hv_config_from_cfg(const struct cfg *c, const char *shared_dir, struct hv_co
     hc.msize_9p = h->msize_9p > 0 ? (unsigned)h->msize_9p : 0;
     hc.tcg_tb_size_mib = h->tcg_tb_size > 0 ? (unsigned)h->tcg_tb_size : 0;
     hc.free_page_reporting = h->reclaim_guest_freed_memory;
+    hc.release_kernel_pages = h->release_kernel_file_pages;
     hc.debug = h->enable_debug || c->agent.enable_debug;
     *ret = hc;
     return 0;

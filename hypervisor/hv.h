@@ -56,6 +56,7 @@ struct hv_config {
     unsigned msize_9p;
     unsigned tcg_tb_size_mib;  /* TCG translation cache; 0: the driver's default */
     bool free_page_reporting;  /* virtio-balloon returning freed guest pages */
+    bool release_kernel_pages; /* QEMU: page out its kernel file mapping once running */
     bool debug;                /* console log at debug, agent.log=debug */
 };
 

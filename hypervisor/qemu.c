@@ -21,6 +21,7 @@
 
 #include "hypervisor/hv-internal.h"
 #include "hypervisor/qemu_argv.h"
+#include "hypervisor/qemu_mem.h"
 #include "hypervisor/qmp.h"
 #include "hypervisor/virtiofsd.h"
 #include "lib/err.h"
@@ -299,6 +300,21 @@ static int report_early_exit(struct hv_vm *vm, struct err *e)
                    last[0] ? last : "no message");
 }
 
+/* QEMU copied the kernel into guest RAM at its initial reset, before its
+ * main loop (so before QMP answered); the file mapping it keeps is only
+ * for later resets, which -no-reboot pod VMs do not have and the driver
+ * never asks for. Best effort: the VM is fine either way. The initrd is
+ * left mapped: the guest's firmware reads it through fw_cfg after this
+ * point, and it is ~1 MB. */
+static void release_kernel_pages(struct hv_vm *vm)
+{
+    long r = qemu_mem_page_out_file(vm->pidfd, vm->pid, vm->cfg.kernel);
+    if (r < 0)
+        log_debug("QEMU %d: kernel file pages kept: %s", vm->pid, strerror((int)-r));
+    else
+        log_debug("QEMU %d: paged out %ld kB of kernel file mappings", vm->pid, r / 1024);
+}
+
 static int qemu_start(struct hv_vm *vm, uint64_t timeout_ns, struct err *e)
 {
     struct qemu *q = Q(vm);
@@ -376,6 +392,8 @@ static int qemu_start(struct hv_vm *vm, uint64_t timeout_ns, struct err *e)
         r = err_set(e, -EIO, "QEMU started but the VM is %s", status);
         goto fail;
     }
+    if (vm->cfg.release_kernel_pages)
+        release_kernel_pages(vm);
     log_debug("QEMU %d running (%s, %s)", vm->pid, q->ch.accel == HV_ACCEL_KVM ? "kvm" : "tcg",
               q->ch.transport == HV_TRANSPORT_VSOCK ? "vsock" : "virtio-serial");
     return 0;

@@ -12,11 +12,13 @@
  * Environment knobs (profiling and one-by-one memory options) are read in
  * main(); usage: O=build tests/bench/boot [ROUNDS [bare]]. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +35,8 @@
 
 static char kernel[PATH_MAX], initrd_ready[PATH_MAX], initrd_bare[PATH_MAX], share[PATH_MAX];
 static char state[256];
+/* Resolved paths, as /proc/PID/smaps names them. */
+static char kernel_real[PATH_MAX], initrd_real[PATH_MAX];
 /* Profiling knobs (docs/performance.md, "Boot"): extra kernel parameters,
  * a folder that keeps each boot's console log, and per-phase times. */
 static const char *extra_params, *keep_console;
@@ -43,6 +47,9 @@ static bool debug_guest;
 static unsigned tb_size_mib, settle_s = 2;
 static int n_vms = 2; /* BOOT_BENCH_VMS: how many 256 MiB VMs share the host */
 static bool reclaim;
+/* BOOT_BENCH_KEEP_KERNEL=1: QEMU keeps its kernel file mapping (the
+ * configuration's release_kernel_file_pages = false). */
+static bool keep_kernel;
 
 struct phases {
     double started; /* hv_vm_start() returned: QEMU runs, QMP answered */
@@ -146,6 +153,135 @@ static struct mem proc_mem(int pid)
     return m;
 }
 
+/* Where a VMM's memory is, by mapping (/proc/PID/smaps): the classes
+ * docs/performance.md ("Memory per VM") reports. The TCG translation cache
+ * is the one anonymous mapping that is writable and executable. */
+enum mem_class {
+    MC_GUEST_RAM, MC_KERNEL, MC_INITRD, MC_BINARY, MC_LIBS, MC_TCG, MC_HEAP, MC_ANON,
+    MC_OTHER, MC__N
+};
+static const char *const mem_class_name[MC__N] = {
+    "guest RAM (memfd)", "guest kernel file", "initrd file", "VMM binary",
+    "shared libraries", "TCG translation cache", "[heap]", "other anonymous", "other"};
+
+struct mem_split {
+    long rss_kb[MC__N], pss_kb[MC__N];
+    long top_anon_kb[3]; /* the largest other anonymous mappings (RSS) */
+};
+
+static enum mem_class classify(const char *perms, const char *path, const char *exe)
+{
+    if (strncmp(path, "/memfd:", 7) == 0)
+        return MC_GUEST_RAM;
+    if (strcmp(path, kernel_real) == 0)
+        return MC_KERNEL;
+    if (strcmp(path, initrd_real) == 0)
+        return MC_INITRD;
+    if (strcmp(path, exe) == 0)
+        return MC_BINARY;
+    if (strstr(path, ".so"))
+        return MC_LIBS;
+    if (strcmp(path, "[heap]") == 0)
+        return MC_HEAP;
+    if (!*path)
+        return strcmp(perms, "rwxp") == 0 ? MC_TCG : MC_ANON;
+    return MC_OTHER;
+}
+
+static void proc_split(int pid, struct mem_split *ret)
+{
+    char path[64], line[PATH_MAX + 128], exe[PATH_MAX] = "";
+    memset(ret, 0, sizeof(*ret));
+    snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+    ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+    FILE *f = fopen(path, "re");
+    enum mem_class c = MC_OTHER;
+    long rss = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        char perms[8], name[PATH_MAX] = "";
+        unsigned long lo, hi;
+        long v;
+        if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %4095[^\n]", &lo, &hi, perms, name) >= 3) {
+            c = classify(perms, name, exe);
+        } else if (sscanf(line, "Rss: %ld kB", &v) == 1) {
+            ret->rss_kb[c] += v;
+            rss = v;
+        } else if (sscanf(line, "Pss: %ld kB", &v) == 1) {
+            ret->pss_kb[c] += v;
+            for (int i = 0; c == MC_ANON && i < 3; i++)
+                if (rss > ret->top_anon_kb[i]) {
+                    memmove(&ret->top_anon_kb[i + 1], &ret->top_anon_kb[i],
+                            (size_t)(2 - i) * sizeof(long));
+                    ret->top_anon_kb[i] = rss;
+                    break;
+                }
+        }
+    }
+    if (f)
+        fclose(f);
+}
+
+/* Which guest-physical MiB of the guest RAM memfd are backed on the host:
+ * mincore() on the memfd itself (reached through /proc/PID/fd), one count
+ * per 8 MiB. Below 4 GiB guest-physical = memfd offset on q35. */
+static void print_guest_ram_map(int pid)
+{
+    char dir[64], p[PATH_MAX], target[PATH_MAX];
+    snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+    for (int fd = 0; fd < 256; fd++) {
+        snprintf(p, sizeof(p), "%s/%d", dir, fd);
+        ssize_t n = readlink(p, target, sizeof(target) - 1);
+        if (n <= 0)
+            continue;
+        target[n] = '\0';
+        if (strncmp(target, "/memfd:", 7) != 0)
+            continue;
+        int mfd = open(p, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (mfd < 0 || fstat(mfd, &st) < 0 || st.st_size <= 0) {
+            if (mfd >= 0)
+                close(mfd);
+            continue;
+        }
+        size_t len = (size_t)st.st_size, pages = len / 4096;
+        void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, mfd, 0);
+        close(mfd);
+        unsigned char *vec = malloc(pages);
+        if (m == MAP_FAILED || !vec || mincore(m, len, vec) < 0) {
+            free(vec);
+            if (m != MAP_FAILED)
+                munmap(m, len);
+            continue;
+        }
+        printf("guest RAM %s backed, MiB per 8 MiB from 0:", target);
+        size_t total = 0;
+        for (size_t i = 0; i < pages; i += 2048) {
+            size_t k = 0;
+            for (size_t j = i; j < i + 2048 && j < pages; j++)
+                k += vec[j] & 1;
+            total += k;
+            printf(" %.1f", (double)k / 256.0);
+        }
+        printf(" (total %.1f MiB)\n", (double)total / 256.0);
+        free(vec);
+        munmap(m, len);
+    }
+}
+
+static void print_split(const char *what, int pid)
+{
+    struct mem_split s;
+    proc_split(pid, &s);
+    printf("%s, by mapping (RSS / PSS kB):\n", what);
+    for (int c = 0; c < MC__N; c++)
+        if (s.rss_kb[c])
+            printf("  %-24s %8ld %8ld\n", mem_class_name[c], s.rss_kb[c], s.pss_kb[c]);
+    printf("  largest other anonymous mappings: %ld, %ld, %ld kB\n", s.top_anon_kb[0],
+           s.top_anon_kb[1], s.top_anon_kb[2]);
+}
+
 static int find_virtiofsd(const char *dir)
 {
     char p[600];
@@ -232,7 +368,8 @@ static double run_up(struct run *rn, const char *initrd, const char *marker, uns
         .max_vcpus = 1, .memory_mib = mem_mib, .pcie_root_ports = 2,
         .transport = HV_TRANSPORT_AUTO, .shared_fs = HV_SHARED_FS_VIRTIO_FS,
         .shared_dir = share, .kernel_params = extra_params, .debug = debug_guest,
-        .tcg_tb_size_mib = tb_size_mib, .free_page_reporting = reclaim};
+        .tcg_tb_size_mib = tb_size_mib, .free_page_reporting = reclaim,
+        .release_kernel_pages = !keep_kernel};
     struct phases unused;
     if (!ph)
         ph = &unused;
@@ -287,11 +424,14 @@ static double boot(const char *initrd, const char *marker, struct phases *ph)
     return t;
 }
 
+static const char *env_or(const char *name, const char *dflt);
+
 #define MAX_VMS 8
 
 /* n VMs of mem_mib up at once (n <= MAX_VMS); after the settle time, the
  * memory of the first (PSS splits the pages they share between them). */
-static int measure(unsigned mem_mib, int n, struct mem *ret_qemu, struct mem *ret_vfsd)
+static int measure(unsigned mem_mib, int n, bool split, struct mem *ret_qemu,
+                   struct mem *ret_vfsd)
 {
     struct run rn[MAX_VMS];
     int up = 0, r = 0;
@@ -303,6 +443,20 @@ static int measure(unsigned mem_mib, int n, struct mem *ret_qemu, struct mem *re
     if (r == 0) {
         sleep(settle_s); /* settle, as Kata's density test does */
         run_mem(&rn[0], ret_qemu, ret_vfsd);
+        if (split) {
+            char what[64];
+            snprintf(what, sizeof(what), "qemu, %u MiB guest, %d VM%s up", mem_mib, n,
+                     n > 1 ? "s" : "");
+            print_split(what, hv_vm_pid(rn[0].vm));
+            print_guest_ram_map(hv_vm_pid(rn[0].vm));
+            unsigned hold = (unsigned)atoi(env_or("BOOT_BENCH_HOLD", "0"));
+            if (hold) {
+                printf("holding QEMU pid %d for %u s (BOOT_BENCH_HOLD)\n", hv_vm_pid(rn[0].vm),
+                       hold);
+                fflush(stdout);
+                sleep(hold);
+            }
+        }
     }
     while (up-- > 0)
         run_down(&rn[up]);
@@ -348,6 +502,8 @@ int main(int argc, char **argv)
         printf("boot bench: guest assets missing under %s (make guest)\n", o);
         return 77;
     }
+    if (!realpath(kernel, kernel_real) || !realpath(initrd_ready, initrd_real))
+        return 1;
     /* The configuration's default kernel_params (config/cfg-schema.c), as
      * the shim passes them: without them the agent first tries cgroup v1. */
     extra_params = env_or("BOOT_BENCH_PARAMS", "cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1");
@@ -357,6 +513,7 @@ int main(int argc, char **argv)
     tb_size_mib = (unsigned)atoi(env_or("BOOT_BENCH_TB_SIZE", "0"));
     reclaim = strcmp(env_or("BOOT_BENCH_RECLAIM", "0"), "1") == 0;
     settle_s = (unsigned)atoi(env_or("BOOT_BENCH_SETTLE", "2"));
+    keep_kernel = strcmp(env_or("BOOT_BENCH_KEEP_KERNEL", "0"), "1") == 0;
     n_vms = atoi(env_or("BOOT_BENCH_VMS", "2"));
     if (n_vms < 2 || n_vms > MAX_VMS)
         n_vms = 2;
@@ -403,12 +560,14 @@ int main(int argc, char **argv)
     }
 
     struct mem q256, v256, q256b, v256b, q2g, v2g;
-    if (measure(256, 1, &q256, &v256) < 0 || measure(256, n_vms, &q256b, &v256b) < 0 ||
-        measure(2048, 1, &q2g, &v2g) < 0)
+    if (measure(256, 1, true, &q256, &v256) < 0 ||
+        measure(256, n_vms, false, &q256b, &v256b) < 0 ||
+        measure(2048, 1, false, &q2g, &v2g) < 0)
         return 1;
-    printf("memory %u s after the agent answered (tcg tb-size %s, free page reporting %s):\n",
+    printf("memory %u s after the agent answered (tcg tb-size %s, free page reporting %s, "
+           "kernel file pages %s):\n",
            settle_s, tb_size_mib ? env_or("BOOT_BENCH_TB_SIZE", "") : "driver default",
-           reclaim ? "on" : "off");
+           reclaim ? "on" : "off", keep_kernel ? "kept" : "released");
     printf("%-30s %8s %8s %8s %8s %8s %9s %9s %9s\n", "process", "RSS kB", "PSS kB", "anon",
            "file", "shmem", "PSS anon", "PSS file", "PSS shmem");
     print_mem("qemu, 256 MiB guest", &q256);
@@ -431,6 +590,9 @@ int main(int argc, char **argv)
     printf("BENCH vmm_private_256m_kb %ld kB\n",
            q256.pss_anon_kb + q256.pss_shmem_kb + v256.pss_anon_kb + v256.pss_shmem_kb);
     printf("BENCH vmm_pss_2g_kb %ld kB\n", q2g.pss_kb + v2g.pss_kb);
+    /* The upper bound of PSS for a VM alone on a host without other QEMUs:
+     * every page it maps counted in full. */
+    printf("BENCH vmm_rss_256m_kb %ld kB\n", q256.rss_kb + v256.rss_kb);
     rmdir(share);
     rmdir(state);
     return 0;

@@ -36,6 +36,7 @@ TEST(defaults_qemu)
     ASSERT_EQ(c->hv.accel, CFG_ACCEL_AUTO);
     ASSERT_EQ(c->hv.tcg_tb_size, 16);
     ASSERT_TRUE(!c->hv.reclaim_guest_freed_memory);
+    ASSERT_TRUE(c->hv.release_kernel_file_pages);
     ASSERT_STREQ(c->hv.kernel_params, "cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1");
     ASSERT_STREQ(c->hv.cpu_features, "pmu=off");
     ASSERT_EQ(c->hv.default_vcpus, 1);

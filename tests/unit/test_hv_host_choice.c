@@ -126,6 +126,7 @@ TEST(hv_config_from_cfg_maps_the_keys)
                                "default_vcpus = 1\ndefault_memory = 512\n"
                                "shared_fs = \"virtio-9p\"\nmsize_9p = 65536\n"
                                "tcg_tb_size = 8\nreclaim_guest_freed_memory = true\n"
+                               "release_kernel_file_pages = false\n"
                                "[agent.kata]\ntransport = \"virtio-serial\"\nenable_debug = true\n";
     struct cfg *c = NULL;
     struct err e = ERR_INIT;
@@ -149,6 +150,7 @@ TEST(hv_config_from_cfg_maps_the_keys)
     ASSERT_EQ(hc.msize_9p, 65536);
     ASSERT_EQ(hc.tcg_tb_size_mib, 8);
     ASSERT_TRUE(hc.free_page_reporting);
+    ASSERT_TRUE(!hc.release_kernel_pages);
     ASSERT_TRUE(hc.debug);
     cfg_free(c);
 
