@@ -18,98 +18,64 @@
 #include "tests/harness/harness.h"
 #include "tests/support/busybox_image.h"
 #include "tests/support/containerd_harness.h"
+#include "tests/support/vm_ctr.h"
 
-#define RUNTIME "io.containerd.kata.v2"
 #define IMG BUSYBOX_IMAGE_REF
 /* `seq 1 SEQ_N` prints a little over 1 MB. */
 #define SEQ_N 170000
 #define SEQ_N_STR "170000"
 
-static struct ch_containerd ctd = {.pidfd = -1};
-static bool ready, broken;
-static char shim_bin[PATH_MAX], kata_toml[PATH_MAX], sh_bin[PATH_MAX];
+/* The containerd of vm_ctr.h; its containers run on the mock hypervisor
+ * driver (the real kata-agent as a host process), written to kata_toml. */
+static struct vmc_containerd ctd = VMC_CONTAINERD_INIT;
+static struct vmc_paths paths;
+static char kata_toml[PATH_MAX], sh_bin[PATH_MAX];
 
 static const char *const bases[] = {"lf", "lb", "lx", "lhang", "lbad", "lterm"};
 #define ID(var, base)                                                                              \
     char var[64];                                                                                  \
-    snprintf(var, sizeof(var), "%s-%d", base, (int)getpid())
+    vmc_id(var, sizeof(var), base)
 
 static void stop_all(void)
 {
-    _cleanup_(ch_result_done) struct ch_result res = {.exit_code = -1};
+    char ids[ELEMENTSOF(bases)][64];
+    const char *ptrs[ELEMENTSOF(bases)];
 
-    if (!ready)
-        return;
     for (size_t i = 0; i < ELEMENTSOF(bases); i++) {
-        ID(id, bases[i]);
-        ch_ctr(&ctd, 20000, &res, "task", "rm", "-f", id, NULL);
-        ch_result_done(&res);
-        ch_ctr(&ctd, 20000, &res, "container", "rm", id, NULL);
-        ch_result_done(&res);
+        vmc_id(ids[i], sizeof(ids[i]), bases[i]);
+        ptrs[i] = ids[i];
     }
-    ch_containerd_free(&ctd);
-    ready = false;
+    vmc_containerd_stop(&ctd, ptrs, ELEMENTSOF(bases));
 }
 
 static int setup(void)
 {
-    _cleanup_free_ char *bin = ch_bin_dir(), *tar = NULL;
-    char agent[PATH_MAX];
+    char agent[PATH_MAX + 16];
     FILE *f;
-    int r;
 
-    if (ready)
+    if (ctd.up)
         return 0;
-    if (broken)
-        return 1;
     if (geteuid() != 0)
         return test_skip("needs root (containerd, mounts)");
-    snprintf(shim_bin, sizeof(shim_bin), "%s/containerd-shim-kata-v2", bin);
-    snprintf(agent, sizeof(agent), "%s/kata-agent", bin);
-    if (access(shim_bin, X_OK) < 0 || access(agent, X_OK) < 0)
-        return test_skip("%s or %s is not built", shim_bin, agent);
+    if (vmc_paths_init(&paths) < 0)
+        return 1;
+    snprintf(agent, sizeof(agent), "%s/kata-agent", paths.bin);
+    if (access(paths.shim, X_OK) < 0 || access(agent, X_OK) < 0)
+        return test_skip("%s or %s is not built", paths.shim, agent);
     /* The logger scripts run under /bin/sh; count them by its binary. */
     if (!realpath("/bin/sh", sh_bin))
         return test_skip("no /bin/sh");
-    r = busybox_image_build(test_tmpdir(), &tar);
-    if (r == -ENOENT)
-        return test_skip("busybox is not installed");
-    broken = true;
-    if (r < 0)
-        return 1;
     snprintf(kata_toml, sizeof(kata_toml), "%s/kata-mock.toml", test_tmpdir());
-    if (!(f = fopen(kata_toml, "w")))
+    if (!(f = fopen(kata_toml, "we")))
         return 1;
     fprintf(f, "[hypervisor.mock]\npath = \"%s\"\n[agent.kata]\ndial_timeout = 10\n", agent);
-    fclose(f);
-    r = ch_containerd_start_with_busybox(&ctd, test_tmpdir(), "ctd", tar);
-    if (r == -ENOENT) {
-        broken = false;
-        return test_skip("containerd or ctr is not installed");
-    }
-    if (r < 0)
+    if (fclose(f) != 0)
         return 1;
-    ready = true;
-    atexit(stop_all);
-    broken = false;
-    return 0;
+    return vmc_containerd_up(&ctd, stop_all);
 }
 
-#define SETUP()                                                                                    \
-    do {                                                                                           \
-        int _r = setup();                                                                          \
-        if (_r != 0)                                                                               \
-            return _r;                                                                             \
-    } while (0)
-
-#define CTR(res, ...) ASSERT_OK(ch_ctr(&ctd, 90000, (res), __VA_ARGS__, NULL))
-#define RUN_ARGS "run", "--runtime", RUNTIME, "--runtime-config-path", kata_toml
-
-static void show(const char *what, const struct ch_result *res)
-{
-    printf("#   %s: exit %d in %ld ms: %.300s\n", what, res->exit_code, res->elapsed_ms,
-           res->output ? res->output : "");
-}
+#define CTR(res, ...) ASSERT_OK(ch_ctr(&ctd.c, 90000, (res), __VA_ARGS__, NULL))
+#define RUN_ARGS "run", "--runtime", VMC_RUNTIME, "--runtime-config-path", kata_toml
 
 static char *slurp(const char *path, size_t *ret_len)
 {
@@ -247,14 +213,14 @@ TEST(file_uri_takes_a_megabyte_and_stderr)
     _cleanup_(ch_result_done) struct ch_result res = {.exit_code = -1};
     char log[PATH_MAX], uri[PATH_MAX + 16];
 
-    SETUP();
+    VMC_SETUP(setup());
     ID(id, "lf");
     /* Its directory does not exist yet: the shim creates it. */
     snprintf(log, sizeof(log), "%s/file-uri/sub/log", test_tmpdir());
     snprintf(uri, sizeof(uri), "file://%s", log);
     CTR(&res, RUN_ARGS, "--rm", "--log-uri", uri, IMG, id, "sh", "-c",
         "seq 1 " SEQ_N_STR "; echo to-stderr >&2");
-    show("run --log-uri file", &res);
+    vmc_show("run --log-uri file", &res, 300);
     ASSERT_EQ(res.exit_code, 0);
     ASSERT_EQ(res.len, 0);
     ch_result_done(&res);
@@ -266,14 +232,14 @@ TEST(binary_uri_logger_gets_both_streams_args_and_env)
     _cleanup_(ch_result_done) struct ch_result res = {.exit_code = -1};
     char dir[PATH_MAX], script[PATH_MAX], uri[2 * PATH_MAX], path[PATH_MAX + 8], env[128];
 
-    SETUP();
+    VMC_SETUP(setup());
     ID(id, "lb");
     snprintf(dir, sizeof(dir), "%s/binary-uri", test_tmpdir());
     ASSERT_OK(write_logger(dir, script, sizeof(script)));
     snprintf(uri, sizeof(uri), "binary://%s?foo=bar&env.LOGGER_MODE=x%%20y", script);
     CTR(&res, RUN_ARGS, "--rm", "--log-uri", uri, IMG, id, "sh", "-c",
         "seq 1 " SEQ_N_STR "; echo to-stderr >&2");
-    show("run --log-uri binary", &res);
+    vmc_show("run --log-uri binary", &res, 300);
     ASSERT_EQ(res.exit_code, 0);
     ch_result_done(&res);
     /* The task exited only after the logger had finished. */
@@ -293,7 +259,7 @@ TEST(exec_takes_file_and_binary_uris)
     _cleanup_(ch_result_done) struct ch_result res = {.exit_code = -1};
     char dir[PATH_MAX], script[PATH_MAX], uri[2 * PATH_MAX], log[PATH_MAX + 16];
 
-    SETUP();
+    VMC_SETUP(setup());
     ID(id, "lx");
     snprintf(dir, sizeof(dir), "%s/exec-uri", test_tmpdir());
     ASSERT_OK(write_logger(dir, script, sizeof(script)));
@@ -306,14 +272,14 @@ TEST(exec_takes_file_and_binary_uris)
      * still in the guest; none of it may be lost. */
     CTR(&res, "task", "exec", "--exec-id", "e1", "--log-uri", uri, id, "sh", "-c",
         "seq 1 " SEQ_N_STR "; echo exec-stderr >&2; exit 4");
-    show("exec --log-uri file", &res);
+    vmc_show("exec --log-uri file", &res, 300);
     ASSERT_EQ(res.exit_code, 4);
     ch_result_done(&res);
     ASSERT_EQ(check_seq_file(log, SEQ_N, "exec-stderr\n"), 0);
     snprintf(uri, sizeof(uri), "binary://%s?k", script);
     CTR(&res, "task", "exec", "--exec-id", "e2", "--log-uri", uri, id, "sh", "-c",
         "echo exec-out; echo exec-err >&2");
-    show("exec --log-uri binary", &res);
+    vmc_show("exec --log-uri binary", &res, 300);
     ASSERT_EQ(res.exit_code, 0);
     ch_result_done(&res);
     ASSERT_TRUE(file_is(dir, "out", "exec-out\n"));
@@ -322,19 +288,7 @@ TEST(exec_takes_file_and_binary_uris)
     ASSERT_TRUE(file_is(dir, "env", "e2 default \n")); /* the exec's id, as runc has it */
     ASSERT_TRUE(file_is(dir, "done", "done\n"));
     ASSERT_EQ(loggers_running(script), 0);
-    CTR(&res, "task", "kill", "-s", "KILL", id);
-    ch_result_done(&res);
-    for (int i = 0; i < 100; i++) {
-        CTR(&res, "task", "ls");
-        bool stopped = strstr(res.output, "STOPPED") != NULL;
-        ch_result_done(&res);
-        if (stopped)
-            break;
-        usleep(50000);
-    }
-    CTR(&res, "task", "rm", id);
-    ASSERT_EQ(res.exit_code, 0);
-    ch_result_done(&res);
+    ASSERT_EQ(vmc_kill_task(&ctd, id), 0);
     CTR(&res, "container", "rm", id);
     ch_result_done(&res);
     return 0;
@@ -347,7 +301,7 @@ TEST(stubborn_logger_is_killed)
     _cleanup_(ch_result_done) struct ch_result res = {.exit_code = -1};
     char dir[PATH_MAX], script[PATH_MAX + 32], uri[2 * PATH_MAX], text[PATH_MAX + 256];
 
-    SETUP();
+    VMC_SETUP(setup());
     ID(id, "lhang");
     snprintf(dir, sizeof(dir), "%s/stubborn", test_tmpdir());
     ASSERT_TRUE(mkdir(dir, 0755) == 0 || errno == EEXIST);
@@ -359,7 +313,7 @@ TEST(stubborn_logger_is_killed)
     ASSERT_OK(write_file(script, text, 0755));
     snprintf(uri, sizeof(uri), "binary://%s", script);
     CTR(&res, RUN_ARGS, "--rm", "--log-uri", uri, IMG, id, "echo", "hi");
-    show("run with a stubborn logger", &res);
+    vmc_show("run with a stubborn logger", &res, 300);
     ASSERT_EQ(res.exit_code, 0);
     ch_result_done(&res);
     ASSERT_TRUE(file_is(dir, "out", "hi\n"));
@@ -373,16 +327,16 @@ static int expect_bad(const char *uri, const char *why)
     ID(id, "lbad");
 
     CTR(&res, RUN_ARGS, "--rm", "--log-uri", uri, IMG, id, "echo", "hi");
-    show(uri, &res);
+    vmc_show(uri, &res, 300);
     ASSERT_NE(res.exit_code, 0);
     ASSERT_TRUE(strstr(res.output, uri) != NULL);
     ASSERT_TRUE(strstr(res.output, why) != NULL);
     ASSERT_TRUE(strstr(res.output, "InvalidArgument") != NULL ||
                 strstr(res.output, "invalid argument") != NULL);
     ch_result_done(&res);
-    ch_ctr(&ctd, 20000, &res, "task", "rm", "-f", id, NULL);
+    ch_ctr(&ctd.c, 20000, &res, "task", "rm", "-f", id, NULL);
     ch_result_done(&res);
-    ch_ctr(&ctd, 20000, &res, "container", "rm", id, NULL);
+    ch_ctr(&ctd.c, 20000, &res, "container", "rm", id, NULL);
     return 0;
 }
 
@@ -390,7 +344,7 @@ TEST(bad_uris_fail_create_naming_them)
 {
     char uri[PATH_MAX + 32];
 
-    SETUP();
+    VMC_SETUP(setup());
     ASSERT_EQ(expect_bad("ftp:///tmp/x", "unknown scheme"), 0);
     ASSERT_EQ(expect_bad("file://relative/log", "relative"), 0);
     snprintf(uri, sizeof(uri), "binary://%s/no-such-logger", test_tmpdir());
@@ -402,12 +356,12 @@ TEST(bad_uris_fail_create_naming_them)
 
 TEST(zz_nothing_is_left_behind)
 {
-    SETUP();
-    for (int i = 0; i < 100 && ch_count_processes_with(shim_bin, ctd.sock) > 0; i++)
+    VMC_SETUP(setup());
+    for (int i = 0; i < 100 && ch_count_processes_with(paths.shim, ctd.c.sock) > 0; i++)
         usleep(50000);
-    ASSERT_EQ(ch_count_processes_with(shim_bin, ctd.sock), 0);
+    ASSERT_EQ(ch_count_processes_with(paths.shim, ctd.c.sock), 0);
     ASSERT_EQ(loggers_running(test_tmpdir()), 0);
-    ASSERT_EQ(ch_count_mounts(ctd.dir), 0);
+    ASSERT_EQ(ch_count_mounts(ctd.c.dir), 0);
     stop_all();
     return 0;
 }

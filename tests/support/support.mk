@@ -1,3 +1,9 @@
+# Every tests/support/*.c goes into the support archive through the wildcard
+# in tests/tests.mk, with nothing to add here: containerd and agent harnesses,
+# the in-process shim (shim_env.c), ctr in QEMU VMs (vm_ctr.c), and a QEMU
+# guest driven through its agent API (vm_agent.c, for tests/e2e/agent-vm/).
+# What needs more than the archive is below.
+#
 # tests/support/fake_clh/: a fake Cloud Hypervisor (Cloud Hypervisor is not
 # packaged in Debian 12). fake_clh.c is the API server, linked into the
 # tests that run it in-process; main.c makes it the executable

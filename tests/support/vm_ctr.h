@@ -2,7 +2,8 @@
  * containerd whose containers boot in real QEMU VMs through our shim
  * (tests/e2e/test_ctr_*.c, test_cri.c): the kata configuration.toml they
  * write, the prerequisites they skip on, the containerd with busybox they
- * share across cases, and the checks that a sandbox left nothing behind.
+ * share across cases (tests/integration/test_shim_log_uri.c uses it with
+ * the mock driver), and the checks that a sandbox left nothing behind.
  * Built on containerd_harness.h; test-only code that may block. Functions
  * returning int follow the TEST() convention where they say so (0, 1 after
  * a failure already reported, or a test_skip() value), else 0 or -errno. */

@@ -11,11 +11,9 @@
  * interface, GetGuestDetails. A second boot asks for the unified cgroup
  * hierarchy and debug logs; a third, through hypervisor/ directly, gives the
  * agent an address it cannot serve: as PID 1 it must power the VM off. */
-#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,13 +21,12 @@
 #include <unistd.h>
 
 #include "hypervisor/hv.h"
-#include "lib/err.h"
+#include "lib/compiler.h"
 #include "lib/fd.h"
 #include "tests/harness/harness.h"
 #include "tests/support/agent_ctl_run.h"
+#include "tests/support/vm_agent.h"
 
-#define QEMU_BIN "/usr/bin/qemu-system-x86_64"
-#define VIRTIOFSD "/usr/lib/qemu/virtiofsd"
 #define RUN_TIMEOUT_MS 300000
 #define CONSOLE_MARK "console-now"
 
@@ -37,19 +34,14 @@
  * vCPUs, one of them left offline by maxcpus=1. */
 static int write_config(char *path, size_t size, char *ctl, size_t ctl_size, const char *params)
 {
-    char rel[PATH_MAX], kernel[PATH_MAX], initrd[PATH_MAX];
+    struct vma_guest g;
+    int r = vma_guest_find(&g, "guest", false);
+    if (r)
+        return r;
     snprintf(ctl, ctl_size, "%s/bin/kata-agent-ctl", actl_out_dir());
-    if (access(QEMU_BIN, X_OK) < 0)
-        return test_skip("%s not installed", QEMU_BIN);
     if (access(ctl, X_OK) < 0)
         return test_skip("%s not built", ctl);
-    snprintf(rel, sizeof(rel), "%s/guest/vmlinuz.container", actl_out_dir());
-    if (!realpath(rel, kernel))
-        return test_skip("no guest kernel in %s/guest (make guest)", actl_out_dir());
-    snprintf(rel, sizeof(rel), "%s/guest/kata-containers-initrd.img", actl_out_dir());
-    if (!realpath(rel, initrd))
-        return test_skip("no guest initrd in %s/guest (make guest)", actl_out_dir());
-    bool vfs = access(VIRTIOFSD, X_OK) == 0;
+    bool vfs = access(VMA_VIRTIOFSD_BIN, X_OK) == 0;
     snprintf(path, size, "%s/qemu.toml", test_tmpdir());
     FILE *f = fopen(path, "w");
     if (!f)
@@ -64,8 +56,8 @@ static int write_config(char *path, size_t size, char *ctl, size_t ctl_size, con
             "shared_fs = \"%s\"\n"
             "virtio_fs_daemon = \"%s\"\nvalid_virtio_fs_daemon_paths = [\"%s\"]\n"
             "\n[agent.kata]\ndial_timeout = 120\n",
-            QEMU_BIN, QEMU_BIN, kernel, initrd, params, (int)getpid(), vfs ? "virtio-fs" : "none",
-            VIRTIOFSD, VIRTIOFSD);
+            VMA_QEMU_BIN, VMA_QEMU_BIN, g.kernel, g.initrd, params, (int)getpid(),
+            vfs ? "virtio-fs" : "none", VMA_VIRTIOFSD_BIN, VMA_VIRTIOFSD_BIN);
     fclose(f);
     return 0;
 }
@@ -206,9 +198,10 @@ TEST(unified_cgroups_and_debug_log)
     if (r)
         return r;
     static char out[1 << 20], console[1 << 18];
-    const char *args[] = {"connect",  "--vm",  "qemu", "--config",           conf,
-                          "-c",       "Check", "-c",   "echo " CONSOLE_MARK, "-c",
-                          "sleep 2s", NULL};
+    /* agent.kernel_modules load after the agent serves; an AgentService
+     * call (GetGuestDetails) is answered only once they are in (agent/kmod.h). */
+    const char *args[] = {"connect", "--vm",  "qemu", "--config", conf, "-c", "Check", "-c",
+                          "GetGuestDetails", "-c", "echo " CONSOLE_MARK, "-c", "sleep 2s", NULL};
     ASSERT_EQ(run_ctl(ctl, args, out, sizeof(out), console, sizeof(console)), 0);
     ASSERT_TRUE(strstr(out, "\"status\": \"SERVING\"") != NULL);
     ASSERT_TRUE(strstr(console, "cgroup v2 mounted on /sys/fs/cgroup") != NULL);
@@ -219,13 +212,8 @@ TEST(unified_cgroups_and_debug_log)
      * fine), one it lacks (said so, not fatal) */
     ASSERT_TRUE(strstr(console, "agent.kernel_modules: virtio_rng loaded") != NULL);
     ASSERT_TRUE(strstr(console, "cannot load nosuchmod from the initrd") != NULL);
-    ASSERT_TRUE(strstr(console, "agent.container_pipe_size=65536: not applied") != NULL);
+    ASSERT_TRUE(strstr(console, "agent.container_pipe_size=65536: applied") != NULL);
     return 0;
-}
-
-static void vm_freep(struct hv_vm **vm)
-{
-    *vm = hv_vm_free(*vm);
 }
 
 /* A fatal error (here: an agent.server_addr it cannot listen on) is logged
@@ -233,45 +221,20 @@ static void vm_freep(struct hv_vm **vm)
  * panics over a dead init. */
 TEST(fatal_error_powers_the_vm_off)
 {
-    char kernel[PATH_MAX], initrd[PATH_MAX], rel[PATH_MAX];
-    if (access(QEMU_BIN, X_OK) < 0)
-        return test_skip("%s not installed", QEMU_BIN);
-    snprintf(rel, sizeof(rel), "%s/guest/vmlinuz.container", actl_out_dir());
-    if (!realpath(rel, kernel))
-        return test_skip("no guest kernel in %s/guest (make guest)", actl_out_dir());
-    snprintf(rel, sizeof(rel), "%s/guest/kata-containers-initrd.img", actl_out_dir());
-    if (!realpath(rel, initrd))
-        return test_skip("no guest initrd in %s/guest (make guest)", actl_out_dir());
-    struct hv_config cfg = {
-        .kind = HV_KIND_QEMU,
-        .path = QEMU_BIN,
-        .kernel = kernel,
-        .initrd = initrd,
-        .kernel_params = "agent.server_addr=unix:///nonexistent/dir/agent.sock",
-        .machine_type = "q35",
-        .accel = HV_ACCEL_AUTO,
-        .vcpus = 1,
-        .max_vcpus = 1,
-        .memory_mib = 256,
-        .transport = HV_TRANSPORT_AUTO,
-        .shared_fs = HV_SHARED_FS_NONE,
-    };
-    _cleanup_(vm_freep) struct hv_vm *vm = NULL;
-    struct err e = ERR_INIT;
-    ASSERT_OK(hv_vm_new(&cfg, test_tmpdir(), "fatal", &vm, &e));
-    ASSERT_OK(hv_vm_start(vm, 60ull * 1000000000ull, &e));
+    struct vma_guest guest;
+    int r = vma_guest_find(&guest, "guest", false);
+    if (r)
+        return r;
+    const struct vma_opts opts = {.name = "fatal", .guest = &guest,
+                                  .shared_fs = HV_SHARED_FS_NONE,
+                                  .kernel_params =
+                                      "agent.server_addr=unix:///nonexistent/dir/agent.sock"};
+    _cleanup_(vma_done) struct vma_vm v = {0};
+    ASSERT_EQ(vma_launch(&v, &opts), 0);
     /* QEMU's exit is the power-off; a guest left running fails the test. */
-    int r = fd_wait(hv_vm_pidfd(vm), POLLIN, RUN_TIMEOUT_MS);
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof(path), "%s/fatal/console.log", test_tmpdir());
+    r = fd_wait(hv_vm_pidfd(v.hv), POLLIN, RUN_TIMEOUT_MS);
     static char console[1 << 18];
-    console[0] = '\0';
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ssize_t n = read(fd, console, sizeof(console) - 1);
-        console[n > 0 ? n : 0] = '\0';
-        close(fd);
-    }
+    vma_console_read(&v, console, sizeof(console));
     printf("#   guest console:\n%s", console);
     ASSERT_GT(r, 0);
     ASSERT_TRUE(strstr(console, "cannot serve the agent API") != NULL);

@@ -10,9 +10,7 @@
  * needs the generic-flavour guest (make guest-generic); skipped with the
  * reason otherwise. Each test boots one VM. */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,165 +22,24 @@
 #include "google/protobuf/empty.pb-c.h"
 #include "hypervisor/hv.h"
 #include "kata/agent.pb-c.h"
-#include "kata/health.pb-c.h"
 #include "lib/compiler.h"
 #include "lib/err.h"
-#include "lib/fd.h"
 #include "lib/loop.h"
-#include "lib/transport.h"
 #include "lib/ttrpc/ttrpc.h"
 #include "tests/harness/harness.h"
 #include "tests/support/agent_harness.h"
+#include "tests/support/vm_agent.h"
 
-#define QEMU_BIN "/usr/bin/qemu-system-x86_64"
-#define VIRTIOFSD "/usr/lib/qemu/virtiofsd"
-#define SEC 1000000000ull
 #define EMPTY &google__protobuf__empty__descriptor
-#define GUEST_SHARED "/run/kata-containers/shared/containers"
 #define FILE_TEXT "hello from a hotplugged disk\n"
 
-struct vm {
-    struct hv_vm *hv;
-    char dir[PATH_MAX];   /* the VM's state folder (console.log) */
-    char share[PATH_MAX]; /* host side of the shared folder */
-    struct loop *loop;
-    struct ttrpc_client *client;
-};
-
-static const char *out_dir(void)
+/* One vCPU, 512 MiB, two hotplug slots, the shared folder through fs. */
+static int boot(struct vma_vm *v, const char *name, const struct vma_guest *g,
+                enum hv_shared_fs fs, const char *kernel_params)
 {
-    const char *o = getenv("O");
-    return o && *o ? o : "build";
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void vm_stop(struct vm *v)
-{
-    v->client = ttrpc_client_free(v->client);
-    if (v->loop) {
-        loop_run_once(v->loop, 0);
-        v->loop = loop_free(v->loop);
-    }
-    if (v->hv) {
-        hv_vm_stop(v->hv, 5 * SEC, NULL);
-        v->hv = hv_vm_free(v->hv);
-    }
-}
-
-/* Waits for text in the console log; gives up when QEMU exits. */
-static int wait_console(struct vm *v, const char *text, int timeout_ms)
-{
-    char path[PATH_MAX + 16];
-    snprintf(path, sizeof(path), "%s/console.log", v->dir);
-    int64_t end = now_ms() + timeout_ms;
-    while (now_ms() < end) {
-        FILE *f = fopen(path, "re");
-        char line[2048];
-        bool found = false;
-        while (f && !found && fgets(line, sizeof(line), f))
-            found = strstr(line, text) != NULL;
-        if (f)
-            fclose(f);
-        if (found)
-            return 0;
-        if (fd_wait(hv_vm_pidfd(v->hv), POLLIN, 100) > 0)
-            return -ECHILD;
-    }
-    return -ETIMEDOUT;
-}
-
-static void dump_console(struct vm *v, const char *grep)
-{
-    char cmd[PATH_MAX + 128];
-    snprintf(cmd, sizeof(cmd), "grep -a -E '%s' %s/console.log | tail -n 25 | sed 's/^/#   /'",
-             grep, v->dir);
-    int _unused_ rc = system(cmd);
-}
-
-/* Boots a VM with kernel + initrd and the shared folder fs (virtio-fs or
- * virtio-9p), connects to the agent. 0, a skip (77) or a failure. */
-static int vm_boot(struct vm *v, const char *name, const char *kernel, const char *initrd,
-                   enum hv_shared_fs fs, const char *kernel_params)
-{
-    struct err e = ERR_INIT;
-    memset(v, 0, sizeof(*v));
-    snprintf(v->share, sizeof(v->share), "%s/share-%s", test_tmpdir(), name);
-    snprintf(v->dir, sizeof(v->dir), "%s/%s", test_tmpdir(), name);
-    mkdir(v->share, 0755);
-    struct hv_config cfg = {
-        .kind = HV_KIND_QEMU,
-        .path = QEMU_BIN,
-        .kernel = kernel,
-        .initrd = initrd,
-        .machine_type = "q35",
-        .accel = HV_ACCEL_AUTO,
-        .vcpus = 1,
-        .max_vcpus = 1,
-        .memory_mib = 512,
-        .pcie_root_ports = 2,
-        .transport = HV_TRANSPORT_AUTO,
-        .shared_fs = fs,
-        .shared_dir = v->share,
-        .virtiofsd_path = VIRTIOFSD,
-        .virtiofsd_cache = "auto",
-        .msize_9p = 8192,
-        .kernel_params = kernel_params,
-    };
-    int r = hv_vm_new(&cfg, test_tmpdir(), name, &v->hv, &e);
-    if (r < 0) {
-        printf("#   hv_vm_new: %s\n", e.msg);
-        return 1;
-    }
-    int64_t t0 = now_ms();
-    if ((r = hv_vm_start(v->hv, 60 * SEC, &e)) < 0) {
-        printf("#   start: %s\n", e.msg);
-        vm_stop(v);
-        return 1;
-    }
-    if ((r = wait_console(v, "serving on ", 120000)) < 0) {
-        printf("#   the agent never served (%d); console:\n", r);
-        dump_console(v, ".");
-        vm_stop(v);
-        return 1;
-    }
-    printf("#   %s: agent serving %lld ms after start\n", name, (long long)(now_ms() - t0));
-    char uri[PATH_MAX];
-    hv_vm_agent_address(v->hv, uri, sizeof(uri));
-    int fd = transport_dial(uri, 20 * SEC, &e);
-    if (fd < 0 || loop_new(&v->loop) < 0 || ttrpc_client_new(v->loop, fd, NULL, &v->client) < 0) {
-        printf("#   dial %s: %s\n", uri, err_msg(&e));
-        if (fd >= 0 && !v->client)
-            close(fd);
-        vm_stop(v);
-        return 1;
-    }
-    return 0;
-}
-
-static int call(struct vm *v, const char *method, const ProtobufCMessage *req,
-                const ProtobufCMessageDescriptor *resp_type, ProtobufCMessage **ret_resp,
-                char *msg, size_t msg_size)
-{
-    struct err e = ERR_INIT;
-    int code = 0;
-    struct ttrpc_call_opts opts = {.timeout_ns = 120 * SEC};
-    ProtobufCMessage *resp = NULL;
-    const char *svc = strcmp(method, "Check") == 0 ? "grpc.Health" : "grpc.AgentService";
-    int r = ttrpc_client_call_sync(v->client, svc, method, req, resp_type ? resp_type : EMPTY,
-                                   &opts, &resp, &code, &e);
-    if (msg)
-        snprintf(msg, msg_size, "%s", r < 0 ? err_msg(&e) : "");
-    if (ret_resp)
-        *ret_resp = resp;
-    else if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
-    return r < 0 && code == 0 ? TTRPC_UNAVAILABLE : code;
+    const struct vma_opts o = {.name = name, .guest = g, .shared_fs = fs, .memory_mib = 512,
+                               .pcie_root_ports = 2, .kernel_params = kernel_params};
+    return vma_boot(v, &o);
 }
 
 static void storage(Grpc__Storage *st, const char *driver, const char *source, const char *fstype,
@@ -197,7 +54,7 @@ static void storage(Grpc__Storage *st, const char *driver, const char *source, c
     st->n_options = n_options;
 }
 
-static int create_sandbox(struct vm *v, Grpc__Storage *shared, char *msg, size_t size)
+static int create_sandbox(struct vma_vm *v, Grpc__Storage *shared, char *msg, size_t size)
 {
     Grpc__CreateSandboxRequest req = GRPC__CREATE_SANDBOX_REQUEST__INIT;
     Grpc__Storage *sts[] = {shared};
@@ -205,12 +62,12 @@ static int create_sandbox(struct vm *v, Grpc__Storage *shared, char *msg, size_t
     req.hostname = (char *)"storage-e2e";
     req.storages = sts;
     req.n_storages = 1;
-    return call(v, "CreateSandbox", &req.base, NULL, NULL, msg, size);
+    return vma_call(v, "CreateSandbox", &req.base, NULL, NULL, msg, size);
 }
 
 /* The busybox bundle in the shared folder, under <share>/bb/rootfs, with the
  * extra applets these tests run. */
-static int make_bundle(struct vm *v)
+static int make_bundle(struct vma_vm *v)
 {
     char dir[PATH_MAX + 8], why[256] = "", link[PATH_MAX + 64];
     snprintf(dir, sizeof(dir), "%s/bb", v->share);
@@ -241,7 +98,7 @@ struct ctr {
     size_t n_rules;
 };
 
-static int create(struct vm *v, const struct ctr *c, char *msg, size_t size)
+static int create(struct vma_vm *v, const struct ctr *c, char *msg, size_t size)
 {
     struct agent_harness_spec s;
     char root[PATH_MAX];
@@ -251,7 +108,7 @@ static int create(struct vm *v, const struct ctr *c, char *msg, size_t size)
     static char *bind_opts[] = {(char *)"rbind", (char *)"rw"};
 
     agent_harness_spec_init(&s, "/unused", c->args);
-    snprintf(root, sizeof(root), GUEST_SHARED "/bb/rootfs");
+    snprintf(root, sizeof(root), VMA_GUEST_SHARED "/bb/rootfs");
     s.root.path = root;
     if (c->volume) {
         grpc__mount__init(&s.mounts[7]);
@@ -282,22 +139,22 @@ static int create(struct vm *v, const struct ctr *c, char *msg, size_t size)
     req.n_storages = c->n_storages;
     req.devices = c->devices;
     req.n_devices = c->n_devices;
-    return call(v, "CreateContainer", &req.base, NULL, NULL, msg, size);
+    return vma_call(v, "CreateContainer", &req.base, NULL, NULL, msg, size);
 }
 
-static int simple(struct vm *v, const char *method, const char *cid)
+static int simple(struct vma_vm *v, const char *method, const char *cid)
 {
     char msg[256];
     int code;
     if (strcmp(method, "StartContainer") == 0) {
         Grpc__StartContainerRequest req = GRPC__START_CONTAINER_REQUEST__INIT;
         req.container_id = (char *)cid;
-        code = call(v, method, &req.base, NULL, NULL, msg, sizeof(msg));
+        code = vma_call(v, method, &req.base, NULL, NULL, msg, sizeof(msg));
     } else {
         Grpc__RemoveContainerRequest req = GRPC__REMOVE_CONTAINER_REQUEST__INIT;
         req.container_id = (char *)cid;
         req.timeout = 20;
-        code = call(v, method, &req.base, NULL, NULL, msg, sizeof(msg));
+        code = vma_call(v, method, &req.base, NULL, NULL, msg, sizeof(msg));
     }
     if (code)
         printf("#   %s %s: %s\n", method, cid, msg);
@@ -305,7 +162,7 @@ static int simple(struct vm *v, const char *method, const char *cid)
 }
 
 /* Starts cid and reads its stdout to EOF into out. */
-static int run_output(struct vm *v, const char *cid, char *out, size_t size)
+static int run_output(struct vma_vm *v, const char *cid, char *out, size_t size)
 {
     size_t off = 0;
     if (simple(v, "StartContainer", cid) != 0)
@@ -316,8 +173,8 @@ static int run_output(struct vm *v, const char *cid, char *out, size_t size)
         req.container_id = (char *)cid;
         req.exec_id = (char *)cid;
         req.len = 4096;
-        if (call(v, "ReadStdout", &req.base, &grpc__read_stream_response__descriptor, &resp,
-                 NULL, 0) != 0)
+        if (vma_call(v, "ReadStdout", &req.base, &grpc__read_stream_response__descriptor,
+                     &resp, NULL, 0) != 0)
             break;
         Grpc__ReadStreamResponse *rr = (Grpc__ReadStreamResponse *)resp;
         size_t n = rr->data.len;
@@ -334,17 +191,24 @@ static int run_output(struct vm *v, const char *cid, char *out, size_t size)
     return 0;
 }
 
-static int prerequisites(char *kernel, char *initrd, const char *guest)
+static int prerequisites(struct vma_guest *g, const char *flavour, bool need_virtiofsd)
 {
-    char k[PATH_MAX], i[PATH_MAX];
-    if (access(QEMU_BIN, X_OK) < 0)
-        return test_skip("%s not installed", QEMU_BIN);
-    snprintf(k, sizeof(k), "%s/%s/vmlinuz.container", out_dir(), guest);
-    snprintf(i, sizeof(i), "%s/%s/kata-containers-initrd.img", out_dir(), guest);
-    if (!realpath(k, kernel) || !realpath(i, initrd))
-        return test_skip("no guest image in %s/%s (make %s)", out_dir(), guest, guest);
+    int r = vma_guest_find(g, flavour, need_virtiofsd);
+    if (r)
+        return r;
     if (access("/bin/busybox", X_OK) < 0)
         return test_skip("busybox-static is not installed");
+    return 0;
+}
+
+/* The hotplugged-disk tests: virtio-fs for the rootfs, mkfs.ext4 for the disk. */
+static int disk_prerequisites(struct vma_guest *g)
+{
+    int r = prerequisites(g, "guest", true);
+    if (r)
+        return r;
+    if (system("command -v mkfs.ext4 >/dev/null 2>&1") != 0)
+        return test_skip("mkfs.ext4 not installed (e2fsprogs)");
     return 0;
 }
 
@@ -365,29 +229,42 @@ static int make_disk(const char *img)
     return system(cmd) == 0 ? 0 : -EIO;
 }
 
+/* The end of a disk test: DestroySandbox unmounts the shared folder and
+ * the sandbox's storages, then the disk is unplugged. TEST() convention. */
+static int destroy_and_unplug(struct vma_vm *v, const char *dev_id)
+{
+    Grpc__DestroySandboxRequest req = GRPC__DESTROY_SANDBOX_REQUEST__INIT;
+    struct err e = ERR_INIT;
+    char msg[512];
+    int r = vma_call(v, "DestroySandbox", &req.base, NULL, NULL, msg, sizeof(msg));
+    if (r)
+        printf("#   DestroySandbox: %s\n", msg);
+    ASSERT_EQ(r, 0);
+    r = hv_vm_hotplug_remove(v->hv, dev_id, 60 * VMA_SEC, &e);
+    if (r < 0)
+        printf("#   unplug %s: %s\n", dev_id, err_msg(&e));
+    ASSERT_OK(r);
+    return 0;
+}
+
 TEST(blk_storage_volume_device_and_bad_paths)
 {
-    char kernel[PATH_MAX], initrd[PATH_MAX], msg[512], out[1024];
-    int r = prerequisites(kernel, initrd, "guest");
+    char msg[512], out[1024];
+    struct vma_guest guest;
+    int r = disk_prerequisites(&guest);
     if (r)
         return r;
-    if (access(VIRTIOFSD, X_OK) < 0)
-        return test_skip("no %s", VIRTIOFSD);
-    if (system("command -v mkfs.ext4 >/dev/null 2>&1") != 0)
-        return test_skip("mkfs.ext4 not installed (e2fsprogs)");
     char img[PATH_MAX];
     snprintf(img, sizeof(img), "%s/disk.img", test_tmpdir());
     ASSERT_OK(make_disk(img));
 
-    struct vm v;
-    if ((r = vm_boot(&v, "blk", kernel, initrd, HV_SHARED_FS_VIRTIO_FS, NULL)))
+    _cleanup_(vma_done) struct vma_vm v = {0};
+    if ((r = boot(&v, "blk", &guest, HV_SHARED_FS_VIRTIO_FS, NULL)))
         return r;
-    if ((r = make_bundle(&v))) {
-        vm_stop(&v);
+    if ((r = make_bundle(&v)))
         return r;
-    }
     Grpc__Storage shared;
-    storage(&shared, "virtio-fs", "kataShared", "virtiofs", GUEST_SHARED, NULL, 0);
+    storage(&shared, "virtio-fs", "kataShared", "virtiofs", VMA_GUEST_SHARED, NULL, 0);
     r = create_sandbox(&v, &shared, msg, sizeof(msg));
     if (r)
         printf("#   CreateSandbox: %s\n", msg);
@@ -434,7 +311,7 @@ TEST(blk_storage_volume_device_and_bad_paths)
     r = create(&v, &c1, msg, sizeof(msg));
     if (r) {
         printf("#   CreateContainer: %s\n", msg);
-        dump_console(&v, "level=(warn|error)|storage|PCI");
+        vma_console_show(&v, "level=(warn|error)|storage|PCI", 25);
     }
     ASSERT_EQ(r, 0);
     ASSERT_EQ(run_output(&v, "c1", out, sizeof(out)), 0);
@@ -486,15 +363,7 @@ TEST(blk_storage_volume_device_and_bad_paths)
     ASSERT_EQ(r, TTRPC_INVALID_ARGUMENT);
     ASSERT_TRUE(strstr(msg, "storages[0].source") != NULL);
 
-    /* DestroySandbox unmounts the shared folder; the disk goes away. */
-    Grpc__DestroySandboxRequest dreq = GRPC__DESTROY_SANDBOX_REQUEST__INIT;
-    ASSERT_EQ(call(&v, "DestroySandbox", &dreq.base, NULL, NULL, msg, sizeof(msg)), 0);
-    r = hv_vm_hotplug_remove(v.hv, "vol0", 30 * SEC, &e);
-    if (r < 0)
-        printf("#   unplug: %s\n", e.msg);
-    vm_stop(&v);
-    ASSERT_OK(r);
-    return 0;
+    return destroy_and_unplug(&v, "vol0");
 }
 
 struct pending {
@@ -520,29 +389,23 @@ static void on_reply(const struct ttrpc_status *st, const ProtobufCMessage *resp
  * /dev/null writes to /dev/null and cannot open /dev/zero. */
 TEST(sandbox_blk_storage_hotplugged_late_and_device_rules)
 {
-    char kernel[PATH_MAX], initrd[PATH_MAX], msg[512], out[1024];
-    int r = prerequisites(kernel, initrd, "guest");
+    char msg[512], out[1024];
+    struct vma_guest guest;
+    int r = disk_prerequisites(&guest);
     if (r)
         return r;
-    if (access(VIRTIOFSD, X_OK) < 0)
-        return test_skip("no %s", VIRTIOFSD);
-    if (system("command -v mkfs.ext4 >/dev/null 2>&1") != 0)
-        return test_skip("mkfs.ext4 not installed (e2fsprogs)");
     char img[PATH_MAX], probe_img[PATH_MAX];
     snprintf(img, sizeof(img), "%s/late.img", test_tmpdir());
     snprintf(probe_img, sizeof(probe_img), "%s/probe.img", test_tmpdir());
     ASSERT_OK(make_disk(img));
     ASSERT_OK(make_disk(probe_img));
 
-    struct vm v;
+    _cleanup_(vma_done) struct vma_vm v = {0};
     /* TCG is slow to hotplug: give the agent's wait room (default 3 s). */
-    if ((r = vm_boot(&v, "sbblk", kernel, initrd, HV_SHARED_FS_VIRTIO_FS,
-                     "agent.hotplug_timeout=120")))
+    if ((r = boot(&v, "sbblk", &guest, HV_SHARED_FS_VIRTIO_FS, "agent.hotplug_timeout=120")))
         return r;
-    if ((r = make_bundle(&v))) {
-        vm_stop(&v);
+    if ((r = make_bundle(&v)))
         return r;
-    }
     /* The PCI path the next disk gets: plug one and take it out again. */
     struct hv_device probe = {.kind = HV_DEVICE_BLOCK, .id = "probe0", .path = probe_img};
     struct err e = ERR_INIT;
@@ -550,7 +413,7 @@ TEST(sandbox_blk_storage_hotplugged_late_and_device_rules)
     if (r < 0)
         printf("#   hotplug: %s\n", e.msg);
     ASSERT_OK(r);
-    r = hv_vm_hotplug_remove(v.hv, "probe0", 60 * SEC, &e);
+    r = hv_vm_hotplug_remove(v.hv, "probe0", 60 * VMA_SEC, &e);
     if (r < 0)
         printf("#   unplug: %s\n", e.msg);
     ASSERT_OK(r);
@@ -559,7 +422,7 @@ TEST(sandbox_blk_storage_hotplugged_late_and_device_rules)
     const char *mp = "/run/kata-containers/sandbox/storage/late";
     Grpc__Storage shared, blk;
     Grpc__Storage *sts[] = {&shared, &blk};
-    storage(&shared, "virtio-fs", "kataShared", "virtiofs", GUEST_SHARED, NULL, 0);
+    storage(&shared, "virtio-fs", "kataShared", "virtiofs", VMA_GUEST_SHARED, NULL, 0);
     Grpc__CreateSandboxRequest req = GRPC__CREATE_SANDBOX_REQUEST__INIT;
     req.sandbox_id = (char *)"late-blk";
     req.hostname = (char *)"late-blk";
@@ -568,7 +431,7 @@ TEST(sandbox_blk_storage_hotplugged_late_and_device_rules)
 
     /* All or nothing: a malformed path fails before anything is mounted. */
     storage(&blk, "blk", "02/zz", "ext4", mp, NULL, 0);
-    r = call(&v, "CreateSandbox", &req.base, NULL, NULL, msg, sizeof(msg));
+    r = vma_call(&v, "CreateSandbox", &req.base, NULL, NULL, msg, sizeof(msg));
     printf("#   bad PCI path: %s: %s\n", ttrpc_code_name(r), msg);
     ASSERT_EQ(r, TTRPC_INVALID_ARGUMENT);
     ASSERT_TRUE(strstr(msg, "storages[1].source") != NULL);
@@ -576,7 +439,7 @@ TEST(sandbox_blk_storage_hotplugged_late_and_device_rules)
     /* The real one, sent before its disk exists. */
     storage(&blk, "blk", probe.guest_pci_path, "ext4", mp, NULL, 0);
     struct pending p = {0};
-    struct ttrpc_call_opts opts = {.timeout_ns = 300 * SEC};
+    struct ttrpc_call_opts opts = {.timeout_ns = 300 * VMA_SEC};
     ASSERT_OK(ttrpc_client_call(v.client, "grpc.AgentService", "CreateSandbox", &req.base, EMPTY,
                                 &opts, on_reply, &p));
     /* Let the request go out; the agent cannot answer it yet. */
@@ -630,29 +493,23 @@ TEST(sandbox_blk_storage_hotplugged_late_and_device_rules)
         printf("#   CreateContainer: %s\n", msg);
     ASSERT_EQ(r, 0);
     ASSERT_EQ(run_output(&v, "d1", out, sizeof(out)), 0);
-    dump_console(&v, "cgroup v[12]");
+    vma_console_show(&v, "cgroup v[12]", 25);
     ASSERT_STREQ(out, "null-ok\nzero-denied\n");
     ASSERT_EQ(simple(&v, "RemoveContainer", "d1"), 0);
 
-    Grpc__DestroySandboxRequest dreq = GRPC__DESTROY_SANDBOX_REQUEST__INIT;
-    ASSERT_EQ(call(&v, "DestroySandbox", &dreq.base, NULL, NULL, msg, sizeof(msg)), 0);
-    r = hv_vm_hotplug_remove(v.hv, "late0", 60 * SEC, &e);
-    if (r < 0)
-        printf("#   unplug: %s\n", e.msg);
-    vm_stop(&v);
-    ASSERT_OK(r);
-    return 0;
+    return destroy_and_unplug(&v, "late0");
 }
 
 /* The rootfs through virtio-9p: needs a guest kernel with 9p, i.e. the
  * generic flavour (make guest-generic writes $(O)/guest-generic/). */
 TEST(rootfs_through_virtio_9p)
 {
-    char kernel[PATH_MAX], initrd[PATH_MAX], msg[512], out[512], fs[PATH_MAX + 16];
-    int r = prerequisites(kernel, initrd, "guest-generic");
+    char msg[512], out[512], fs[PATH_MAX + 16];
+    struct vma_guest guest;
+    int r = prerequisites(&guest, "guest-generic", false);
     if (r)
         return r;
-    snprintf(fs, sizeof(fs), "%s.filesystems", kernel);
+    snprintf(fs, sizeof(fs), "%s.filesystems", guest.kernel);
     FILE *f = fopen(fs, "re");
     bool has_9p = false;
     char line[64];
@@ -662,21 +519,19 @@ TEST(rootfs_through_virtio_9p)
         fclose(f);
     if (!has_9p)
         return test_skip("%s does not list 9p", fs);
-    struct vm v;
-    if ((r = vm_boot(&v, "ninep", kernel, initrd, HV_SHARED_FS_VIRTIO_9P, NULL)))
+    _cleanup_(vma_done) struct vma_vm v = {0};
+    if ((r = boot(&v, "ninep", &guest, HV_SHARED_FS_VIRTIO_9P, NULL)))
         return r;
-    if ((r = make_bundle(&v))) {
-        vm_stop(&v);
+    if ((r = make_bundle(&v)))
         return r;
-    }
     char *opts[] = {(char *)"trans=virtio", (char *)"version=9p2000.L", (char *)"cache=mmap",
                     (char *)"nodev", (char *)"msize=8192"};
     Grpc__Storage shared;
-    storage(&shared, "9p", "kataShared", "9p", GUEST_SHARED, opts, 5);
+    storage(&shared, "9p", "kataShared", "9p", VMA_GUEST_SHARED, opts, 5);
     r = create_sandbox(&v, &shared, msg, sizeof(msg));
     if (r) {
         printf("#   CreateSandbox: %s\n", msg);
-        dump_console(&v, "level=(warn|error)|9p");
+        vma_console_show(&v, "level=(warn|error)|9p", 25);
     }
     ASSERT_EQ(r, 0);
     /* The file-system type of the container's / as its mount table says. */
@@ -692,7 +547,6 @@ TEST(rootfs_through_virtio_9p)
     ASSERT_EQ(run_output(&v, "p1", out, sizeof(out)), 0);
     ASSERT_STREQ(out, "9p\nread-ok\n");
     ASSERT_EQ(simple(&v, "RemoveContainer", "p1"), 0);
-    vm_stop(&v);
     return 0;
 }
 
@@ -702,21 +556,18 @@ TEST(rootfs_through_virtio_9p)
  * there, running, and under the new session's control. */
 TEST(container_keeps_running_across_a_host_reconnect)
 {
-    char kernel[PATH_MAX], initrd[PATH_MAX], msg[512];
-    int r = prerequisites(kernel, initrd, "guest");
+    char msg[512];
+    struct vma_guest guest;
+    int r = prerequisites(&guest, "guest", true);
     if (r)
         return r;
-    if (access(VIRTIOFSD, X_OK) < 0)
-        return test_skip("no %s", VIRTIOFSD);
-    struct vm v;
-    if ((r = vm_boot(&v, "reconnect", kernel, initrd, HV_SHARED_FS_VIRTIO_FS, NULL)))
+    _cleanup_(vma_done) struct vma_vm v = {0};
+    if ((r = boot(&v, "reconnect", &guest, HV_SHARED_FS_VIRTIO_FS, NULL)))
         return r;
-    if ((r = make_bundle(&v))) {
-        vm_stop(&v);
+    if ((r = make_bundle(&v)))
         return r;
-    }
     Grpc__Storage shared;
-    storage(&shared, "virtio-fs", "kataShared", "virtiofs", GUEST_SHARED, NULL, 0);
+    storage(&shared, "virtio-fs", "kataShared", "virtiofs", VMA_GUEST_SHARED, NULL, 0);
     ASSERT_EQ(create_sandbox(&v, &shared, msg, sizeof(msg)), 0);
     static const char *const sleeper[] = {"sleep", "1000", NULL};
     struct ctr c = {.id = "long", .args = sleeper};
@@ -729,21 +580,14 @@ TEST(container_keeps_running_across_a_host_reconnect)
     loop_run_once(v.loop, 0);
     const struct timespec gap = {2, 0};
     nanosleep(&gap, NULL);
-    char uri[PATH_MAX];
-    struct err e = ERR_INIT;
-    hv_vm_agent_address(v.hv, uri, sizeof(uri));
-    int fd = transport_dial(uri, 20 * SEC, &e);
-    if (fd < 0)
-        printf("#   redial %s: %s\n", uri, err_msg(&e));
-    ASSERT_TRUE(fd >= 0);
-    ASSERT_OK(ttrpc_client_new(v.loop, fd, NULL, &v.client));
+    ASSERT_EQ(vma_dial(&v), 0);
 
     /* The new session sees the container of the old one and can end it. */
     Grpc__SignalProcessRequest sig = GRPC__SIGNAL_PROCESS_REQUEST__INIT;
     sig.container_id = (char *)"long";
     sig.exec_id = (char *)"long";
     sig.signal = 9;
-    r = call(&v, "SignalProcess", &sig.base, NULL, NULL, msg, sizeof(msg));
+    r = vma_call(&v, "SignalProcess", &sig.base, NULL, NULL, msg, sizeof(msg));
     if (r)
         printf("#   SignalProcess after the reconnect: %s\n", msg);
     ASSERT_EQ(r, 0);
@@ -751,14 +595,13 @@ TEST(container_keeps_running_across_a_host_reconnect)
     w.container_id = (char *)"long";
     w.exec_id = (char *)"long";
     ProtobufCMessage *resp = NULL;
-    ASSERT_EQ(call(&v, "WaitProcess", &w.base, &grpc__wait_process_response__descriptor, &resp,
-                   msg, sizeof(msg)),
+    ASSERT_EQ(vma_call(&v, "WaitProcess", &w.base, &grpc__wait_process_response__descriptor,
+                       &resp, msg, sizeof(msg)),
               0);
     int status = ((Grpc__WaitProcessResponse *)resp)->status;
     protobuf_c_message_free_unpacked(resp, NULL);
     printf("#   the first session's container, killed from the second: status %d\n", status);
     ASSERT_EQ(status, 137);
     ASSERT_EQ(simple(&v, "RemoveContainer", "long"), 0);
-    vm_stop(&v);
     return 0;
 }
