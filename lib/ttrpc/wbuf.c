@@ -59,6 +59,11 @@ int ttrpc_wbuf_flush(struct ttrpc_wbuf *b, int fd)
                 return -EAGAIN;
             return -errno;
         }
+        /* A virtio-serial port answers 0 when its ring had no room after
+         * all; retrying at once would spin until the host drains it. Wait
+         * for EPOLLOUT instead, as for EAGAIN. */
+        if (n == 0)
+            return -EAGAIN;
         b->start += (size_t)n;
     }
     b->start = b->end = 0;
