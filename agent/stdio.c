@@ -20,9 +20,12 @@
 struct stream {
     struct stdio *owner;
     int fd;
+    /* The watch on fd; with a tty (out only), the master's one watch, for
+     * stdin writes too: epoll takes an fd once. */
     struct loop_source *src;
     struct list_node reads;
     unsigned n_reads;
+    bool want_read; /* reads are parked and fd had no data */
     bool eof;
     /* tty: the grace after the exit is over; data still in the pty is
      * read out, and a read that would block is EOF. */
@@ -35,9 +38,11 @@ struct stdio {
     int child[3];
     int stdin_fd; /* pipe write end, or the master (tty) */
     bool stdin_closed;
-    struct loop_source *stdin_src;
+    struct loop_source *stdin_src; /* pipes only */
     struct stdio_write *pending_write;
+    bool write_blocked; /* pending_write waits for room */
     bool close_after_write;
+    struct stdio_write eot; /* tty: the ^D that closes stdin */
     struct stream out, err; /* tty: only out is used */
     bool exited;
     struct loop_source *drain_timer;
@@ -192,6 +197,43 @@ static bool stream_pump(struct stream *st)
 }
 
 static void stream_update(struct stream *st);
+static void write_pump(struct stdio *s);
+
+/* Makes *src watch fd for exactly `events`. None frees the watch rather
+ * than keeping an empty one: epoll reports EPOLLHUP regardless, and a pty
+ * master whose slave is closed would wake the loop for nothing. */
+static int watch_set(struct stdio *s, struct loop_source **src, int fd, uint32_t events,
+                     loop_io_fn fn, void *userdata)
+{
+    if (!events) {
+        *src = loop_source_free(*src);
+        return 0;
+    }
+    if (*src)
+        return loop_io_set_events(*src, events);
+    return loop_add_io(s->loop, fd, events, fn, userdata, src);
+}
+
+static void master_ready(struct loop_source *src, int fd, uint32_t revents, void *userdata)
+{
+    struct stdio *s = userdata;
+    bool hup = revents & (EPOLLHUP | EPOLLERR);
+    (void)src, (void)fd;
+    /* Each side retries its syscall, which tells it what the event
+     * meant; neither callback can free s (see process.c, arm_release). */
+    if (s->write_blocked && (hup || (revents & EPOLLOUT)))
+        write_pump(s);
+    if (s->out.want_read && (hup || (revents & EPOLLIN)))
+        stream_update(&s->out);
+}
+
+/* With a tty, one watch on the master asks for what the parked reads and
+ * the blocked write need together. */
+static int watch_master(struct stdio *s)
+{
+    uint32_t events = (s->out.want_read ? EPOLLIN : 0) | (s->write_blocked ? EPOLLOUT : 0);
+    return watch_set(s, &s->out.src, s->out.fd, events, master_ready, s);
+}
 
 static void stream_readable(struct loop_source *src, int fd, uint32_t revents, void *userdata)
 {
@@ -199,16 +241,23 @@ static void stream_readable(struct loop_source *src, int fd, uint32_t revents, v
     stream_update(userdata);
 }
 
+static int watch_stream(struct stream *st)
+{
+    if (st->owner->tty)
+        return watch_master(st->owner);
+    return watch_set(st->owner, &st->src, st->fd, st->want_read ? EPOLLIN : 0, stream_readable,
+                     st);
+}
+
 static void stream_update(struct stream *st)
 {
-    bool want = stream_pump(st);
-    if (want && !st->src) {
-        if (loop_add_io(st->owner->loop, st->fd, EPOLLIN, stream_readable, st, &st->src) < 0) {
-            st->eof = true;
-            stream_pump(st);
-        }
-    } else if (!want && st->src) {
-        st->src = loop_source_free(st->src);
+    st->want_read = stream_pump(st);
+    if (watch_stream(st) < 0 && st->want_read) {
+        /* Nothing will say when data comes: end the stream rather than
+         * leave the reads parked for ever. */
+        st->eof = true;
+        st->want_read = stream_pump(st);
+        watch_stream(st);
     }
 }
 
@@ -241,12 +290,29 @@ void stdio_read_cancel(struct stdio_read *req)
     list_unlink(&req->node);
 }
 
-static void write_pump(struct stdio *s);
-
 static void stdin_writable(struct loop_source *src, int fd, uint32_t revents, void *userdata)
 {
     (void)src, (void)fd, (void)revents;
     write_pump(userdata);
+}
+
+static int watch_stdin(struct stdio *s)
+{
+    if (s->tty)
+        return watch_master(s);
+    return watch_set(s, &s->stdin_src, s->stdin_fd, s->write_blocked ? EPOLLOUT : 0,
+                     stdin_writable, s);
+}
+
+static void write_finish(struct stdio *s, int r)
+{
+    struct stdio_write *w = TAKE_PTR(s->pending_write);
+    s->write_blocked = false;
+    watch_stdin(s); /* only drops EPOLLOUT: cannot fail */
+    if (w)
+        w->done(w, r, w->written);
+    if (s->close_after_write)
+        stdio_close_stdin(s);
 }
 
 static void write_pump(struct stdio *s)
@@ -257,25 +323,19 @@ static void write_pump(struct stdio *s)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN) {
-            if (!s->stdin_src &&
-                loop_add_io(s->loop, s->stdin_fd, EPOLLOUT, stdin_writable, s, &s->stdin_src) < 0)
-                break;
+            s->write_blocked = true;
+            int r = watch_stdin(s);
+            if (r < 0)
+                write_finish(s, r); /* nothing would say when room comes */
             return;
         }
         if (n <= 0) {
-            s->pending_write = NULL;
-            s->stdin_src = loop_source_free(s->stdin_src);
-            w->done(w, -EPIPE, w->written);
+            write_finish(s, -EPIPE);
             return;
         }
         w->written += (size_t)n;
     }
-    s->stdin_src = loop_source_free(s->stdin_src);
-    s->pending_write = NULL;
-    if (w)
-        w->done(w, 0, w->written);
-    if (s->close_after_write)
-        stdio_close_stdin(s);
+    write_finish(s, 0);
 }
 
 int stdio_write(struct stdio *s, struct stdio_write *req)
@@ -294,8 +354,15 @@ void stdio_write_cancel(struct stdio *s, struct stdio_write *req)
 {
     if (s->pending_write == req) {
         s->pending_write = NULL;
-        s->stdin_src = loop_source_free(s->stdin_src);
+        s->write_blocked = false;
+        watch_stdin(s);
     }
+}
+
+static void eot_done(struct stdio_write *w, int r, size_t written)
+{
+    /* Nobody waits for it; a pty whose slave is gone needs no EOF. */
+    (void)w, (void)r, (void)written;
 }
 
 int stdio_close_stdin(struct stdio *s)
@@ -309,9 +376,13 @@ int stdio_close_stdin(struct stdio *s)
     s->stdin_closed = true;
     if (s->tty) {
         /* A pty has no half-close: send the EOF character (^D), as
-         * Kata does. */
-        static const char eot = 4;
-        ssize_t _unused_ n = write(s->stdin_fd, &eot, 1);
+         * Kata does. It waits for room like any write: the input queue
+         * may be full, and a lost ^D leaves the process reading for
+         * ever. */
+        static const uint8_t eot = 4;
+        s->eot = (struct stdio_write){.data = &eot, .size = 1, .done = eot_done};
+        s->pending_write = &s->eot;
+        write_pump(s);
     } else {
         s->stdin_fd = fd_close(s->stdin_fd);
     }
@@ -339,17 +410,15 @@ int stdio_replace_pty(struct stdio *s, int master)
     int r = fd_set_cloexec(master, true);
     if (r < 0 || (r = fd_set_nonblock(master, true)) < 0)
         return r;
-    /* The old master may be watched for a parked read or write: rewatch
-     * the new one. The old pty's slave is closed by now, so nothing in it
-     * is lost. */
-    bool reading = s->out.src != NULL, writing = s->stdin_src != NULL;
+    /* The old master may be watched for a parked read or write: the
+     * pumps rewatch the new one. The old pty's slave is closed by now, so
+     * nothing in it is lost. */
     s->out.src = loop_source_free(s->out.src);
-    s->stdin_src = loop_source_free(s->stdin_src);
     fd_close(s->out.fd);
     s->out.fd = s->stdin_fd = master;
-    if (reading)
+    if (s->out.want_read)
         stream_update(&s->out);
-    if (writing)
+    if (s->write_blocked)
         write_pump(s);
     return 0;
 }

@@ -4,8 +4,9 @@
  * readable and then reads at most req->max bytes, so the kernel pipe (or
  * pty) buffer is the only, bounded, buffer. Zero bytes means EOF. With a
  * tty, stdout and stderr are the same stream (the master). WriteStdin
- * writes everything it was given, parking on EPOLLOUT when the pipe is
- * full; at most one write per stdin is in flight (-EBUSY beyond).
+ * writes everything it was given, parking on EPOLLOUT when the pipe (or
+ * pty) is full; at most one write per stdin is in flight (-EBUSY beyond).
+ * A pty master has one loop watch, for parked reads and a parked write.
  * Completion callbacks run exactly once: later from the loop, or at once
  * when the answer is known. Loop thread only. */
 #pragma once
@@ -53,6 +54,8 @@ void stdio_read_cancel(struct stdio_read *req);
 /* -EPIPE once stdin was closed, -EBUSY while another write is pending. */
 int stdio_write(struct stdio *s, struct stdio_write *req);
 void stdio_write_cancel(struct stdio *s, struct stdio_write *req);
+/* After the pending write, if any. A pipe's write end is closed; a pty
+ * gets ^D, which waits for room in its input queue like a write. */
 int stdio_close_stdin(struct stdio *s);
 int stdio_resize(struct stdio *s, unsigned rows, unsigned cols);
 /* Takes master, a pty from the container's own devpts instance (which the

@@ -8,7 +8,6 @@
  * this file; the last test stops everything and checks that no shim,
  * mount or socket is left. Skips when containerd, ctr, busybox or
  * kata-agent is missing, or without root. */
-#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -24,107 +23,50 @@
 #include "tests/harness/harness.h"
 #include "tests/support/busybox_image.h"
 #include "tests/support/containerd_harness.h"
+#include "tests/support/vm_ctr.h"
 
-#define RUNTIME "io.containerd.kata.v2"
 #define IMG BUSYBOX_IMAGE_REF
 
+/* The containerd of vm_ctr.h, shared by every test; its containers run on
+ * the mock driver, configured in kata_toml. */
+static struct vmc_containerd ctd = VMC_CONTAINERD_INIT;
+static struct vmc_paths paths;
+static char kata_toml[PATH_MAX];
 
-static struct ch_containerd ctd = {.pidfd = -1};
-static bool ready, broken;
-static char shim_bin[PATH_MAX], kata_toml[PATH_MAX];
-
-/* Container ids carry the test's pid: /run/vc/vm/<id> and the shared
- * folder are host-global, and another run may be going on. */
+/* Container ids carry the test's pid (vmc_id): /run/vc/vm/<id> and the
+ * shared folder are host-global, and another run may be going on. */
 static const char *const bases[] = {"c1",   "c-exit", "c-big", "d1", "pod1-c",
                                     "pod1", "pod2-c", "pod2",  "dead1", "r1"};
 #define ID(var, base)                                                                              \
     char var[64];                                                                                  \
-    snprintf(var, sizeof(var), "%s-%d", base, (int)getpid())
+    vmc_id(var, sizeof(var), base)
 
 /* A failed test must not leave tasks (and shims) behind. */
 static void stop_all(void)
 {
-    _cleanup_(ch_result_done) struct ch_result res = {.exit_code = -1};
-
-    if (!ready)
-        return;
-    for (size_t i = 0; i < ELEMENTSOF(bases); i++) {
-        ID(id, bases[i]);
-        ch_ctr(&ctd, 20000, &res, "task", "rm", "-f", id, NULL);
-        ch_result_done(&res);
-        ch_ctr(&ctd, 20000, &res, "container", "rm", id, NULL);
-        ch_result_done(&res);
-    }
-    ch_containerd_free(&ctd);
-    ready = false;
+    vmc_containerd_stop_bases(&ctd, bases, ELEMENTSOF(bases));
 }
 
 /* Starts the shared containerd once; 0, TEST_SKIP or 1. */
 static int setup(void)
 {
-    _cleanup_free_ char *bin = ch_bin_dir(), *tar = NULL;
-    char agent[PATH_MAX];
-    FILE *f;
-    int r;
-
-    if (ready)
+    if (ctd.up)
         return 0;
-    if (broken)
-        return 1;
-    if (geteuid() != 0)
-        return test_skip("needs root (containerd, mounts)");
-    snprintf(shim_bin, sizeof(shim_bin), "%s/containerd-shim-kata-v2", bin);
-    snprintf(agent, sizeof(agent), "%s/kata-agent", bin);
-    if (access(shim_bin, X_OK) < 0 || access(agent, X_OK) < 0)
-        return test_skip("%s or %s is not built", shim_bin, agent);
-    r = busybox_image_build(test_tmpdir(), &tar);
-    if (r == -ENOENT)
-        return test_skip("busybox is not installed");
-    broken = true;
-    if (r < 0)
-        return 1;
-    snprintf(kata_toml, sizeof(kata_toml), "%s/kata-mock.toml", test_tmpdir());
-    if (!(f = fopen(kata_toml, "w")))
-        return 1;
-    fprintf(f, "[hypervisor.mock]\npath = \"%s\"\n[agent.kata]\ndial_timeout = 10\n", agent);
-    fclose(f);
-    r = ch_containerd_start_with_busybox(&ctd, test_tmpdir(), "ctd", tar);
-    if (r == -ENOENT) {
-        broken = false;
-        return test_skip("containerd or ctr is not installed");
-    }
-    if (r < 0)
-        return 1;
-    ready = true;
-    atexit(stop_all);
-    broken = false;
-    return 0;
+    int r = vmc_mock_prereqs(&paths, kata_toml, sizeof(kata_toml));
+    return r ? r : vmc_containerd_up(&ctd, stop_all);
 }
 
-#define SETUP()                                                                                    \
-    do {                                                                                           \
-        int _r = setup();                                                                          \
-        if (_r != 0)                                                                               \
-            return _r;                                                                             \
-    } while (0)
-
-#define CTR(res, ...) ASSERT_OK(ch_ctr(&ctd, 60000, (res), __VA_ARGS__, NULL))
-#define RUN_ARGS "run", "--runtime", RUNTIME, "--runtime-config-path", kata_toml
-
-static void show(const char *what, const struct ch_result *res)
-{
-    printf("#   %s: exit %d in %ld ms: %.300s\n", what, res->exit_code, res->elapsed_ms,
-           res->output ? res->output : "");
-}
+#define CTR(res, ...) ASSERT_OK(ch_ctr(&ctd.c, 60000, (res), __VA_ARGS__, NULL))
+#define RUN_ARGS "run", "--runtime", VMC_RUNTIME, "--runtime-config-path", kata_toml
 
 TEST(ctr_run_echo_hi)
 {
     _cleanup_(ch_result_done) struct ch_result res = {.exit_code = -1};
 
-    SETUP();
+    VMC_SETUP(setup());
     ID(c1, "c1");
     CTR(&res, RUN_ARGS, "--rm", IMG, c1, "echo", "hi");
-    show("ctr run echo hi", &res);
+    vmc_show("ctr run echo hi", &res, 300);
     ASSERT_EQ(res.exit_code, 0);
     ASSERT_STREQ(res.output, "hi\n");
     ch_result_done(&res);
@@ -135,10 +77,10 @@ TEST(exit_code_propagates)
 {
     _cleanup_(ch_result_done) struct ch_result res = {.exit_code = -1};
 
-    SETUP();
+    VMC_SETUP(setup());
     ID(cexit, "c-exit");
     CTR(&res, RUN_ARGS, "--rm", IMG, cexit, "sh", "-c", "exit 3");
-    show("exit 3", &res);
+    vmc_show("exit 3", &res, 300);
     ASSERT_EQ(res.exit_code, 3);
     ch_result_done(&res);
     return 0;
@@ -152,7 +94,7 @@ TEST(ten_megabytes_of_output_intact)
     bool same = true;
     const char *p;
 
-    SETUP();
+    VMC_SETUP(setup());
     ID(cbig, "c-big");
     CTR(&res, RUN_ARGS, "--rm", IMG, cbig, "seq", "1", "1500000");
     ASSERT_EQ(res.exit_code, 0);
@@ -172,14 +114,14 @@ TEST(ten_megabytes_of_output_intact)
 /* Runs `ctr events` into a file in the background. */
 static pid_t events_start(const char *file)
 {
-    char *argv[] = {ctd.ctr_bin, (char *)"-a", ctd.sock, (char *)"events", NULL};
+    char *argv[] = {ctd.c.ctr_bin, (char *)"-a", ctd.c.sock, (char *)"events", NULL};
     posix_spawn_file_actions_t fa;
     pid_t pid = -1;
 
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    if (posix_spawn(&pid, ctd.ctr_bin, &fa, NULL, argv, environ) != 0)
+    if (posix_spawn(&pid, ctd.c.ctr_bin, &fa, NULL, argv, environ) != 0)
         pid = -1;
     posix_spawn_file_actions_destroy(&fa);
     usleep(300000);
@@ -202,23 +144,23 @@ TEST(detached_task_exec_stdin_kill_and_events)
                             "/tasks/exit", "/tasks/delete"};
     pid_t ev;
 
-    SETUP();
+    VMC_SETUP(setup());
     ID(d1, "d1");
     snprintf(file, sizeof(file), "%s/events.txt", test_tmpdir());
     ev = events_start(file);
     ASSERT_GT(ev, 0);
     CTR(&res, RUN_ARGS, "-d", IMG, d1, "sleep", "300");
-    show("run -d", &res);
+    vmc_show("run -d", &res, 300);
     ASSERT_EQ(res.exit_code, 0);
     ch_result_done(&res);
     CTR(&res, "task", "exec", "--exec-id", "e1", d1, "sh", "-c", "echo from-exec; exit 5");
-    show("task exec", &res);
+    vmc_show("task exec", &res, 300);
     ASSERT_EQ(res.exit_code, 5);
     ASSERT_STREQ(res.output, "from-exec\n");
     ch_result_done(&res);
-    ASSERT_OK(ch_ctr_input(&ctd, 30000, "piped stdin\n", 12, &res, "task", "exec", "--exec-id",
+    ASSERT_OK(ch_ctr_input(&ctd.c, 30000, "piped stdin\n", 12, &res, "task", "exec", "--exec-id",
                            "e2", d1, "cat", NULL));
-    show("exec cat", &res);
+    vmc_show("exec cat", &res, 300);
     ASSERT_EQ(res.exit_code, 0);
     ASSERT_STREQ(res.output, "piped stdin\n");
     ch_result_done(&res);
@@ -232,7 +174,7 @@ TEST(detached_task_exec_stdin_kill_and_events)
     ASSERT_EQ(res.exit_code, 0);
     ch_result_done(&res);
     CTR(&res, "task", "metrics", d1);
-    show("metrics", &res);
+    vmc_show("metrics", &res, 300);
     ASSERT_EQ(res.exit_code, 0);
     ch_result_done(&res);
     CTR(&res, "task", "ps", d1);
@@ -267,7 +209,7 @@ TEST(detached_task_exec_stdin_kill_and_events)
 
 static int count_shims(void)
 {
-    return ch_count_processes_with(shim_bin, ctd.sock);
+    return ch_count_processes_with(paths.shim, ctd.c.sock);
 }
 
 /* The shim daemons serving sandbox `id` (started as "-id <id> -address
@@ -276,15 +218,15 @@ static int count_shims(void)
 static int count_shims_of(const char *id)
 {
     char needle[PATH_MAX + 96];
-    snprintf(needle, sizeof(needle), "-id %s -address %s", id, ctd.sock);
-    return ch_count_processes_with(shim_bin, needle);
+    snprintf(needle, sizeof(needle), "-id %s -address %s", id, ctd.c.sock);
+    return ch_count_processes_with(paths.shim, needle);
 }
 
 TEST(pod_containers_share_one_shim)
 {
     _cleanup_(ch_result_done) struct ch_result res = {.exit_code = -1};
 
-    SETUP();
+    VMC_SETUP(setup());
     ID(podc, "pod1-c");
     ID(pod1, "pod1");
     char podann[128];
@@ -295,7 +237,7 @@ TEST(pod_containers_share_one_shim)
     ch_result_done(&res);
     CTR(&res, RUN_ARGS, "-d", "--annotation", "io.kubernetes.cri.container-type=container",
         "--annotation", podann, IMG, podc, "sleep", "300");
-    show("pod container", &res);
+    vmc_show("pod container", &res, 300);
     ASSERT_EQ(res.exit_code, 0);
     ch_result_done(&res);
     ASSERT_EQ(count_shims_of(pod1), 1);
@@ -355,7 +297,7 @@ static int task_rm(const char *id)
             return 0;
         usleep(100000);
     }
-    show("task rm", &res);
+    vmc_show("task rm", &res, 300);
     return -1;
 }
 
@@ -369,7 +311,7 @@ TEST(pod_ends_when_its_sandbox_container_is_deleted)
     bool stopped = false;
     int before;
 
-    SETUP();
+    VMC_SETUP(setup());
     ID(podc, "pod2-c");
     ID(pod, "pod2");
     snprintf(podann, sizeof(podann), "io.kubernetes.cri.sandbox-id=%s", pod);
@@ -393,7 +335,7 @@ TEST(pod_ends_when_its_sandbox_container_is_deleted)
         if (!stopped)
             usleep(100000);
     }
-    show("task ls after the sandbox container's delete", &res);
+    vmc_show("task ls after the sandbox container's delete", &res, 300);
     ASSERT_TRUE(stopped);
     ch_result_done(&res);
     ASSERT_EQ(count_shims(), before + 1); /* serving the pod container's delete */
@@ -413,7 +355,7 @@ TEST(agent_death_ends_the_task)
     FILE *f;
     pid_t agent;
 
-    SETUP();
+    VMC_SETUP(setup());
     ID(dead1, "dead1");
     CTR(&res, RUN_ARGS, "-d", IMG, dead1, "sleep", "300");
     ASSERT_EQ(res.exit_code, 0);
@@ -436,7 +378,7 @@ TEST(agent_death_ends_the_task)
     }
     ASSERT_TRUE(stopped);
     CTR(&res, "task", "rm", dead1);
-    show("task rm after agent death", &res);
+    vmc_show("task rm after agent death", &res, 300);
     ASSERT_EQ(res.exit_code, 0);
     ch_result_done(&res);
     CTR(&res, "container", "rm", dead1);
@@ -448,14 +390,14 @@ TEST(containerd_restart_keeps_the_shim_serving)
 {
     _cleanup_(ch_result_done) struct ch_result res = {.exit_code = -1};
 
-    SETUP();
+    VMC_SETUP(setup());
     ID(r1, "r1");
     CTR(&res, RUN_ARGS, "-d", IMG, r1, "sleep", "300");
     ASSERT_EQ(res.exit_code, 0);
     ch_result_done(&res);
-    ASSERT_OK(ch_containerd_restart(&ctd));
+    ASSERT_OK(ch_containerd_restart(&ctd.c));
     CTR(&res, "task", "ls");
-    show("task ls after restart", &res);
+    vmc_show("task ls after restart", &res, 300);
     ASSERT_TRUE(strstr(res.output, r1) && strstr(res.output, "RUNNING"));
     ch_result_done(&res);
     CTR(&res, "task", "exec", "--exec-id", "z", r1, "echo", "after-restart");
@@ -474,7 +416,7 @@ TEST(containerd_restart_keeps_the_shim_serving)
 
 TEST(zz_nothing_is_left_behind)
 {
-    SETUP();
+    VMC_SETUP(setup());
     ID(c1, "c1");
     for (int i = 0; i < 100 && count_shims() > 0; i++)
         usleep(50000);
@@ -492,15 +434,15 @@ TEST(zz_nothing_is_left_behind)
             return 1;
         }
     }
-    ASSERT_EQ(ch_count_mounts(ctd.dir), 0);
+    ASSERT_EQ(ch_count_mounts(ctd.c.dir), 0);
     for (const char *id = c1; id; id = NULL) {
         char uri[ADDRESS_MAX];
-        ASSERT_OK(address_for(ctd.sock, "default", id, uri, sizeof(uri)));
+        ASSERT_OK(address_for(ctd.c.sock, "default", id, uri, sizeof(uri)));
         ASSERT_TRUE(access(address_socket_path(uri), F_OK) < 0);
     }
-    if (!ch_file_contains(ctd.log, "source=shim"))
-        ch_print_file(ctd.log, "containerd: ");
-    ASSERT_TRUE(ch_file_contains(ctd.log, "source=shim"));
+    if (!ch_file_contains(ctd.c.log, "source=shim"))
+        ch_print_file(ctd.c.log, "containerd: ");
+    ASSERT_TRUE(ch_file_contains(ctd.c.log, "source=shim"));
     stop_all();
     return 0;
 }

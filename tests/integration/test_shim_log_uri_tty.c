@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,13 +21,11 @@
 #include "lib/err.h"
 #include "lib/loop.h"
 #include "lib/ttrpc/ttrpc.h"
-#include "lib/workpool.h"
 #include "shim/shim.h"
-#include "shim/task_service.h"
 #include "tests/harness/harness.h"
 #include "tests/support/fake_agent.h"
+#include "tests/support/shim_env.h"
 
-#define TASK "containerd.task.v2.Task"
 
 static const char *sid(int n)
 {
@@ -39,59 +36,22 @@ static const char *sid(int n)
     return ids[n];
 }
 
-struct env {
-    struct shim shim;
-    struct fake_agent *fa;
-    struct ttrpc_client *client;
-    char sock[108], uri[128];
-};
-
-static void env_free(struct env *v)
+/* The in-process shim of shim_env.h, with containerd's namespace set to
+ * one the logger must see (not the default). */
+static int env_init(struct shim_env *v, const struct fake_agent_opts *o)
 {
-    for (int i = 0; i < 200 && (v->shim.sandbox || v->shim.pending); i++)
-        loop_run_once(v->shim.loop, 20);
-    v->client = ttrpc_client_free(v->client);
-    v->shim.pool = workpool_free(v->shim.pool);
-    v->shim.server = ttrpc_server_free(v->shim.server);
-    v->fa = fake_agent_free(v->fa);
-    v->shim.loop = loop_free(v->shim.loop);
-}
+    int r = shim_env_init(v, o, 10);
 
-static int env_init(struct env *v, const struct fake_agent_opts *o)
-{
-    char conf[256];
-    int sv[2];
-    FILE *f;
-
-    memset(v, 0, sizeof(*v));
-    if (geteuid() != 0)
-        return test_skip("needs root (rootfs bind mounts)");
+    if (r)
+        return r;
+    v->shim.namespace_ = "ns1";
     /* A logger that died must not take the test with it. */
     signal(SIGPIPE, SIG_IGN);
-    snprintf(conf, sizeof(conf), "%s/kata-fake.toml", test_tmpdir());
-    if (!(f = fopen(conf, "w")))
-        return 1;
-    fprintf(f, "[hypervisor.mock]\npath = \"/bin/true\"\n[agent.kata]\ndial_timeout = 10\n");
-    fclose(f);
-    setenv("KATA_CONF_FILE", conf, 1);
-    snprintf(v->sock, sizeof(v->sock), "%s/fake-agent.sock", test_tmpdir());
-    snprintf(v->uri, sizeof(v->uri), "unix://%s", v->sock);
-    v->shim.namespace_ = "ns1";
-    v->shim.id = "t";
-    v->shim.agent_uri_override = v->uri;
-    if (loop_new(&v->shim.loop) < 0 || workpool_new(v->shim.loop, 4, 64, &v->shim.pool) < 0 ||
-        ttrpc_server_new(v->shim.loop, NULL, &v->shim.server) < 0 ||
-        task_service_register(&v->shim) < 0 ||
-        fake_agent_new(v->shim.loop, v->sock, o, &v->fa) < 0 ||
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0 ||
-        ttrpc_server_add_connection(v->shim.server, sv[0]) < 0 ||
-        ttrpc_client_new(v->shim.loop, sv[1], NULL, &v->client) < 0)
-        return 1;
     return 0;
 }
 
 #define ENV(v, ...)                                                                                \
-    _cleanup_(env_free) struct env v;                                                              \
+    _cleanup_(shim_env_free) struct shim_env v;                                                    \
     do {                                                                                           \
         struct fake_agent_opts _o = {__VA_ARGS__};                                                 \
         int _r = env_init(&v, &_o);                                                                \
@@ -99,125 +59,33 @@ static int env_init(struct env *v, const struct fake_agent_opts *o)
             return _r;                                                                             \
     } while (0)
 
-static int call(struct env *v, const char *method, const ProtobufCMessage *req,
-                const ProtobufCMessageDescriptor *resp_type, ProtobufCMessage **ret)
-{
-    struct err e = ERR_INIT;
-    ProtobufCMessage *resp = NULL;
-    int code = 0;
-    int r = ttrpc_client_call_sync(v->client, TASK, method, req, resp_type, NULL, &resp, &code, &e);
-
-    if (r < 0 && code == 0)
-        code = TTRPC_UNKNOWN;
-    if (r < 0)
-        printf("#   %s: %s\n", method, err_msg(&e));
-    if (ret)
-        *ret = resp;
-    else if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
-    return r < 0 ? code : 0;
-}
-
-static int create(struct env *v, const char *id, const char *out, const char *errp,
+static int create(struct shim_env *v, const char *id, const char *out, const char *errp,
                   bool terminal)
 {
     Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
-    char bundle[512], path[1024];
-    FILE *f;
+    char bundle[512];
 
-    snprintf(bundle, sizeof(bundle), "%s/bundle-%s", test_tmpdir(), id);
-    mkdir(bundle, 0700);
-    snprintf(path, sizeof(path), "%s/rootfs", bundle);
-    mkdir(path, 0755);
-    snprintf(path, sizeof(path), "%s/config.json", bundle);
-    if (!(f = fopen(path, "w")))
+    if (shim_env_bundle(id,
+                        "{\"ociVersion\":\"1.0.2\",\"process\":{\"terminal\":true,\"args\":"
+                        "[\"sh\"],\"cwd\":\"/\"},\"root\":{\"path\":\"rootfs\"},\"linux\":"
+                        "{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\",\"path\":"
+                        "\"/proc/self/ns/net\"}]}}",
+                        bundle, sizeof(bundle)) < 0)
         return -1;
-    fputs("{\"ociVersion\":\"1.0.2\",\"process\":{\"terminal\":true,\"args\":[\"sh\"],"
-          "\"cwd\":\"/\"},\"root\":{\"path\":\"rootfs\"},\"linux\":{\"namespaces\":"
-          "[{\"type\":\"pid\"},{\"type\":\"network\",\"path\":\"/proc/self/ns/net\"}]}}",
-          f);
-    fclose(f);
     req.id = (char *)id;
     req.bundle = bundle;
     req.terminal = terminal;
     req.stdout = (char *)out;
     req.stderr = (char *)errp;
-    return call(v, "Create", &req.base, &containerd__task__v2__create_task_response__descriptor,
-                NULL);
+    return shim_env_call(v, "Create", &req.base,
+                         &containerd__task__v2__create_task_response__descriptor, NULL);
 }
 
-static int exec_req(struct env *v, const char *id, const char *exec_id, const char *out,
+static int exec_req(struct shim_env *v, const char *id, const char *exec_id, const char *out,
                     bool terminal)
 {
-    Containerd__Task__V2__ExecProcessRequest xq = CONTAINERD__TASK__V2__EXEC_PROCESS_REQUEST__INIT;
-    Google__Protobuf__Any spec = GOOGLE__PROTOBUF__ANY__INIT;
-    static const char proc_json[] = "{\"terminal\":true,\"args\":[\"true\"],\"cwd\":\"/\"}";
-
-    spec.type_url = (char *)"types.containerd.io/opencontainers/runtime-spec/1/Process";
-    spec.value.data = (uint8_t *)proc_json;
-    spec.value.len = sizeof(proc_json) - 1;
-    xq.id = (char *)id;
-    xq.exec_id = (char *)exec_id;
-    xq.spec = &spec;
-    xq.terminal = terminal;
-    xq.stdout = (char *)out;
-    return call(v, "Exec", &xq.base, &google__protobuf__empty__descriptor, NULL);
-}
-
-#define ID_REQ(Type, INIT, id_, exec_)                                                             \
-    ({                                                                                             \
-        Type _q = INIT;                                                                            \
-        _q.id = (char *)(id_);                                                                     \
-        _q.exec_id = (char *)(exec_);                                                              \
-        _q;                                                                                        \
-    })
-
-static int start(struct env *v, const char *id, const char *exec_id)
-{
-    Containerd__Task__V2__StartRequest q = ID_REQ(Containerd__Task__V2__StartRequest,
-                                                  CONTAINERD__TASK__V2__START_REQUEST__INIT, id,
-                                                  exec_id);
-    return call(v, "Start", &q.base, &containerd__task__v2__start_response__descriptor, NULL);
-}
-
-static int wait_sync(struct env *v, const char *id, const char *exec_id, uint32_t *ret_exit)
-{
-    Containerd__Task__V2__WaitRequest q = ID_REQ(Containerd__Task__V2__WaitRequest,
-                                                 CONTAINERD__TASK__V2__WAIT_REQUEST__INIT, id,
-                                                 exec_id);
-    Containerd__Task__V2__WaitResponse *r = NULL;
-    int code = call(v, "Wait", &q.base, &containerd__task__v2__wait_response__descriptor,
-                    (ProtobufCMessage **)&r);
-
-    if (r) {
-        *ret_exit = r->exit_status;
-        protobuf_c_message_free_unpacked(&r->base, NULL);
-    }
-    return code;
-}
-
-static int kill_task(struct env *v, const char *id, const char *exec_id, uint32_t sig)
-{
-    Containerd__Task__V2__KillRequest q = ID_REQ(Containerd__Task__V2__KillRequest,
-                                                 CONTAINERD__TASK__V2__KILL_REQUEST__INIT, id,
-                                                 exec_id);
-    q.signal = sig;
-    return call(v, "Kill", &q.base, &google__protobuf__empty__descriptor, NULL);
-}
-
-static int delete_task(struct env *v, const char *id, const char *exec_id)
-{
-    Containerd__Task__V2__DeleteRequest q = ID_REQ(Containerd__Task__V2__DeleteRequest,
-                                                   CONTAINERD__TASK__V2__DELETE_REQUEST__INIT, id,
-                                                   exec_id);
-    return call(v, "Delete", &q.base, &containerd__task__v2__delete_response__descriptor, NULL);
-}
-
-static int settle(struct env *v)
-{
-    for (int i = 0; i < 200 && v->shim.sandbox; i++)
-        loop_run_once(v->shim.loop, 20);
-    return v->shim.sandbox == NULL;
+    return shim_env_exec(v, id, exec_id, "{\"terminal\":true,\"args\":[\"true\"],\"cwd\":\"/\"}",
+                         terminal, out);
 }
 
 static int count_fds(void)
@@ -258,12 +126,12 @@ TEST(terminal_init_to_a_file)
     snprintf(uri, sizeof(uri), "file://%s", log);
     /* A terminal has no stderr: containerd sends "" (anything is ignored). */
     ASSERT_EQ(create(&v, sid(0), uri, "", true), 0);
-    ASSERT_EQ(start(&v, sid(0), ""), 0);
-    ASSERT_EQ(wait_sync(&v, sid(0), "", &ex), 0);
+    ASSERT_EQ(shim_env_start(&v, sid(0), ""), 0);
+    ASSERT_EQ(shim_env_wait(&v, sid(0), "", &ex), 0);
     ASSERT_EQ(ex, 7);
     ASSERT_TRUE(file_is(log, "hello\n"));
-    ASSERT_EQ(delete_task(&v, sid(0), ""), 0);
-    ASSERT_TRUE(settle(&v));
+    ASSERT_EQ(shim_env_delete(&v, sid(0), "", NULL), 0);
+    ASSERT_TRUE(shim_env_settle(&v));
     return 0;
 }
 
@@ -281,12 +149,12 @@ TEST(plain_file_path_is_appended_to)
     close(fd);
     /* (stderr to a device: written directly, as epoll refuses it) */
     ASSERT_EQ(create(&v, sid(3), log, "/dev/null", false), 0);
-    ASSERT_EQ(start(&v, sid(3), ""), 0);
-    ASSERT_EQ(wait_sync(&v, sid(3), "", &ex), 0);
+    ASSERT_EQ(shim_env_start(&v, sid(3), ""), 0);
+    ASSERT_EQ(shim_env_wait(&v, sid(3), "", &ex), 0);
     ASSERT_EQ(ex, 0);
     ASSERT_TRUE(file_is(log, "old\nappended\n"));
-    ASSERT_EQ(delete_task(&v, sid(3), ""), 0);
-    ASSERT_TRUE(settle(&v));
+    ASSERT_EQ(shim_env_delete(&v, sid(3), "", NULL), 0);
+    ASSERT_TRUE(shim_env_settle(&v));
     return 0;
 }
 
@@ -317,18 +185,18 @@ TEST(terminal_logger_gets_stdout_and_an_empty_stderr)
     snprintf(uri, sizeof(uri), "binary://%s?mode=tty", script);
     fds_before = count_fds();
     ASSERT_EQ(create(&v, sid(1), uri, "", true), 0);
-    ASSERT_EQ(start(&v, sid(1), ""), 0);
+    ASSERT_EQ(shim_env_start(&v, sid(1), ""), 0);
     /* An exec with a terminal, to the same logger program. */
     ASSERT_EQ(exec_req(&v, sid(1), "x1", uri, true), 0);
-    ASSERT_EQ(start(&v, sid(1), "x1"), 0);
-    ASSERT_EQ(kill_task(&v, sid(1), "x1", SIGKILL), 0);
-    ASSERT_EQ(wait_sync(&v, sid(1), "x1", &ex), 0);
+    ASSERT_EQ(shim_env_start(&v, sid(1), "x1"), 0);
+    ASSERT_EQ(shim_env_kill(&v, sid(1), "x1", SIGKILL), 0);
+    ASSERT_EQ(shim_env_wait(&v, sid(1), "x1", &ex), 0);
     ASSERT_EQ(ex, 137);
     /* Its exit was reported only after its logger had finished. */
     snprintf(path, sizeof(path), "%s/done", dir);
     ASSERT_TRUE(file_is(path, "done\n"));
-    ASSERT_EQ(kill_task(&v, sid(1), "", SIGTERM), 0);
-    ASSERT_EQ(wait_sync(&v, sid(1), "", &ex), 0);
+    ASSERT_EQ(shim_env_kill(&v, sid(1), "", SIGTERM), 0);
+    ASSERT_EQ(shim_env_wait(&v, sid(1), "", &ex), 0);
     ASSERT_EQ(ex, 128 + SIGTERM);
     ASSERT_TRUE(file_is(path, "done\ndone\n"));
     /* Both wrote the same line: the order does not matter. */
@@ -344,9 +212,9 @@ TEST(terminal_logger_gets_stdout_and_an_empty_stderr)
         snprintf(text, sizeof(text), "mode tty x1 ns1\nmode tty %s ns1\n", sid(1));
         ASSERT_TRUE(file_is(path, text));
     }
-    ASSERT_EQ(delete_task(&v, sid(1), "x1"), 0);
-    ASSERT_EQ(delete_task(&v, sid(1), ""), 0);
-    ASSERT_TRUE(settle(&v));
+    ASSERT_EQ(shim_env_delete(&v, sid(1), "x1", NULL), 0);
+    ASSERT_EQ(shim_env_delete(&v, sid(1), "", NULL), 0);
+    ASSERT_TRUE(shim_env_settle(&v));
     /* The loggers' pipes and pidfds are gone with them (the fake agent
      * drops the shim's connection a turn or two later). */
     for (int i = 0; i < 50 && count_fds() != fds_before; i++)
@@ -368,14 +236,14 @@ TEST(bad_uris_are_invalid_argument_on_create_and_exec)
     /* Nothing was created by those. */
     ASSERT_TRUE(v.shim.sandbox == NULL);
     ASSERT_EQ(create(&v, sid(2), "", "", false), 0);
-    ASSERT_EQ(start(&v, sid(2), ""), 0);
+    ASSERT_EQ(shim_env_start(&v, sid(2), ""), 0);
     ASSERT_EQ(exec_req(&v, sid(2), "x1", uri, false), TTRPC_INVALID_ARGUMENT);
     ASSERT_EQ(exec_req(&v, sid(2), "x1", "nope:/x", false), TTRPC_INVALID_ARGUMENT);
     ASSERT_EQ(exec_req(&v, sid(2), "x1", "", false), 0); /* the id was not taken */
     ASSERT_EQ(fake_agent_calls(v.fa, "CreateContainer"), 1);
-    ASSERT_EQ(kill_task(&v, sid(2), "", SIGKILL), 0);
-    ASSERT_EQ(wait_sync(&v, sid(2), "", &ex), 0);
-    ASSERT_EQ(delete_task(&v, sid(2), ""), 0);
-    ASSERT_TRUE(settle(&v));
+    ASSERT_EQ(shim_env_kill(&v, sid(2), "", SIGKILL), 0);
+    ASSERT_EQ(shim_env_wait(&v, sid(2), "", &ex), 0);
+    ASSERT_EQ(shim_env_delete(&v, sid(2), "", NULL), 0);
+    ASSERT_TRUE(shim_env_settle(&v));
     return 0;
 }

@@ -28,7 +28,6 @@
 #include "tests/support/fake_agent.h"
 #include "tests/support/shim_env.h"
 
-#define TASK "containerd.task.v2.Task"
 #define SANDBOXES "/run/kata-containers/shared/sandboxes"
 
 /* Sandbox ids carry our pid: /run/vc/vm/<id> and the shared folder are
@@ -51,43 +50,14 @@ static const char *sid(int n)
             return _r;                                                                             \
     } while (0)
 
-/* One synchronous Task call; returns the gRPC code. */
-static int call(struct shim_env *v, const char *method, const ProtobufCMessage *req,
-                const ProtobufCMessageDescriptor *resp_type, ProtobufCMessage **ret)
-{
-    struct err e = ERR_INIT;
-    ProtobufCMessage *resp = NULL;
-    int code = 0;
-    int r = ttrpc_client_call_sync(v->client, TASK, method, req, resp_type, NULL, &resp, &code, &e);
-
-    if (r < 0 && code == 0)
-        code = TTRPC_UNKNOWN;
-    if (r < 0)
-        printf("#   %s: %s\n", method, err_msg(&e));
-    if (ret)
-        *ret = resp;
-    else if (resp)
-        protobuf_c_message_free_unpacked(resp, NULL);
-    return r < 0 ? code : 0;
-}
-
 static void make_bundle(const char *id, char *bundle, size_t size)
 {
-    char path[1024];
-    FILE *f;
-
-    snprintf(bundle, size, "%s/bundle-%s", test_tmpdir(), id);
-    mkdir(bundle, 0700);
-    snprintf(path, sizeof(path), "%s/rootfs", bundle);
-    mkdir(path, 0755);
-    snprintf(path, sizeof(path), "%s/config.json", bundle);
-    f = fopen(path, "w");
-    fputs("{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"
-          "\"root\":{\"path\":\"rootfs\"},\"hooks\":{\"prestart\":[{\"path\":\"/bin/true\"}]},"
-          "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\",\"path\":"
-          "\"/proc/self/ns/net\"}]}}",
-          f);
-    fclose(f);
+    shim_env_bundle(id,
+                    "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"
+                    "\"root\":{\"path\":\"rootfs\"},\"hooks\":{\"prestart\":[{\"path\":"
+                    "\"/bin/true\"}]},\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":"
+                    "\"network\",\"path\":\"/proc/self/ns/net\"}]}}",
+                    bundle, size);
 }
 
 static int create(struct shim_env *v, const char *id, uint32_t *ret_pid)
@@ -100,8 +70,9 @@ static int create(struct shim_env *v, const char *id, uint32_t *ret_pid)
     make_bundle(id, bundle, sizeof(bundle));
     req.id = (char *)id;
     req.bundle = bundle;
-    code = call(v, "Create", &req.base, &containerd__task__v2__create_task_response__descriptor,
-                (ProtobufCMessage **)&resp);
+    code = shim_env_call(v, "Create", &req.base,
+                         &containerd__task__v2__create_task_response__descriptor,
+                         (ProtobufCMessage **)&resp);
     if (resp && ret_pid)
         *ret_pid = resp->pid;
     if (resp)
@@ -109,72 +80,25 @@ static int create(struct shim_env *v, const char *id, uint32_t *ret_pid)
     return code;
 }
 
-#define ID_REQ(Type, INIT, id_, exec_)                                                             \
-    ({                                                                                             \
-        Type _q = INIT;                                                                            \
-        _q.id = (char *)(id_);                                                                     \
-        _q.exec_id = (char *)(exec_);                                                              \
-        _q;                                                                                        \
-    })
-
-static int start(struct shim_env *v, const char *id, const char *exec_id)
+static int exec_req(struct shim_env *v, const char *id, const char *exec_id)
 {
-    Containerd__Task__V2__StartRequest q =
-        ID_REQ(Containerd__Task__V2__StartRequest, CONTAINERD__TASK__V2__START_REQUEST__INIT, id, exec_id);
-    return call(v, "Start", &q.base, &containerd__task__v2__start_response__descriptor, NULL);
+    return shim_env_exec(v, id, exec_id, "{\"args\":[\"sleep\",\"9\"],\"cwd\":\"/\"}", false,
+                         NULL);
 }
 
 static int state(struct shim_env *v, const char *id, const char *exec_id, int *ret_status,
                  uint32_t *ret_exit)
 {
-    Containerd__Task__V2__StateRequest q =
-        ID_REQ(Containerd__Task__V2__StateRequest, CONTAINERD__TASK__V2__STATE_REQUEST__INIT, id, exec_id);
+    Containerd__Task__V2__StateRequest q = SHIM_ENV_ID_REQ(
+        Containerd__Task__V2__StateRequest, CONTAINERD__TASK__V2__STATE_REQUEST__INIT, id, exec_id);
     Containerd__Task__V2__StateResponse *r = NULL;
-    int code = call(v, "State", &q.base, &containerd__task__v2__state_response__descriptor,
-                    (ProtobufCMessage **)&r);
+    int code = shim_env_call(v, "State", &q.base,
+                             &containerd__task__v2__state_response__descriptor,
+                             (ProtobufCMessage **)&r);
 
     if (r) {
         *ret_status = (int)r->status;
         *ret_exit = r->exit_status;
-        protobuf_c_message_free_unpacked(&r->base, NULL);
-    }
-    return code;
-}
-
-static int wait_sync(struct shim_env *v, const char *id, const char *exec_id, uint32_t *ret_exit)
-{
-    Containerd__Task__V2__WaitRequest q =
-        ID_REQ(Containerd__Task__V2__WaitRequest, CONTAINERD__TASK__V2__WAIT_REQUEST__INIT, id, exec_id);
-    Containerd__Task__V2__WaitResponse *r = NULL;
-    int code = call(v, "Wait", &q.base, &containerd__task__v2__wait_response__descriptor,
-                    (ProtobufCMessage **)&r);
-
-    if (r) {
-        *ret_exit = r->exit_status;
-        protobuf_c_message_free_unpacked(&r->base, NULL);
-    }
-    return code;
-}
-
-static int kill_task(struct shim_env *v, const char *id, const char *exec_id, uint32_t sig)
-{
-    Containerd__Task__V2__KillRequest q =
-        ID_REQ(Containerd__Task__V2__KillRequest, CONTAINERD__TASK__V2__KILL_REQUEST__INIT, id, exec_id);
-    q.signal = sig;
-    return call(v, "Kill", &q.base, &google__protobuf__empty__descriptor, NULL);
-}
-
-static int delete_task(struct shim_env *v, const char *id, const char *exec_id, uint32_t *ret_exit)
-{
-    Containerd__Task__V2__DeleteRequest q =
-        ID_REQ(Containerd__Task__V2__DeleteRequest, CONTAINERD__TASK__V2__DELETE_REQUEST__INIT, id, exec_id);
-    Containerd__Task__V2__DeleteResponse *r = NULL;
-    int code = call(v, "Delete", &q.base, &containerd__task__v2__delete_response__descriptor,
-                    (ProtobufCMessage **)&r);
-
-    if (r) {
-        if (ret_exit)
-            *ret_exit = r->exit_status;
         protobuf_c_message_free_unpacked(&r->base, NULL);
     }
     return code;
@@ -188,13 +112,6 @@ static bool sandbox_dir_gone(const char *id)
     return access(path, F_OK) < 0;
 }
 
-static int settle(struct shim_env *v)
-{
-    for (int i = 0; i < 200 && v->shim.sandbox; i++)
-        loop_run_once(v->shim.loop, 20);
-    return v->shim.sandbox == NULL;
-}
-
 TEST(create_start_wait_state_delete)
 {
     ENV(v, .exit_at_start = 7, .output = "hello\n");
@@ -206,21 +123,21 @@ TEST(create_start_wait_state_delete)
     ASSERT_EQ(state(&v, sid(1), "", &st, &ex), 0);
     ASSERT_EQ(st, 1); /* CREATED */
     ASSERT_EQ(create(&v, sid(1), NULL), TTRPC_ALREADY_EXISTS);
-    ASSERT_EQ(start(&v, sid(1), ""), 0);
-    ASSERT_EQ(wait_sync(&v, sid(1), "", &ex), 0);
+    ASSERT_EQ(shim_env_start(&v, sid(1), ""), 0);
+    ASSERT_EQ(shim_env_wait(&v, sid(1), "", &ex), 0);
     ASSERT_EQ(ex, 7);
     ASSERT_EQ(state(&v, sid(1), "", &st, &ex), 0);
     ASSERT_EQ(st, 3); /* STOPPED */
     ASSERT_EQ(ex, 7);
     ex = 0;
-    ASSERT_EQ(wait_sync(&v, sid(1), "", &ex), 0); /* kept: answers at once */
+    ASSERT_EQ(shim_env_wait(&v, sid(1), "", &ex), 0); /* kept: answers at once */
     ASSERT_EQ(ex, 7);
-    ASSERT_EQ(kill_task(&v, sid(1), "", SIGKILL), 0); /* no-op after exit */
-    ASSERT_EQ(kill_task(&v, sid(1), "", SIGUSR1), TTRPC_NOT_FOUND);
-    ASSERT_EQ(delete_task(&v, sid(1), "", &ex), 0);
+    ASSERT_EQ(shim_env_kill(&v, sid(1), "", SIGKILL), 0); /* no-op after exit */
+    ASSERT_EQ(shim_env_kill(&v, sid(1), "", SIGUSR1), TTRPC_NOT_FOUND);
+    ASSERT_EQ(shim_env_delete(&v, sid(1), "", &ex), 0);
     ASSERT_EQ(ex, 7);
-    ASSERT_EQ(delete_task(&v, sid(1), "", NULL), TTRPC_NOT_FOUND);
-    ASSERT_TRUE(settle(&v));
+    ASSERT_EQ(shim_env_delete(&v, sid(1), "", NULL), TTRPC_NOT_FOUND);
+    ASSERT_TRUE(shim_env_settle(&v));
     ASSERT_TRUE(sandbox_dir_gone(sid(1)));
     ASSERT_EQ(fake_agent_calls(v.fa, "DestroySandbox"), 1);
     ASSERT_EQ(fake_agent_calls(v.fa, "RemoveContainer"), 1);
@@ -235,13 +152,14 @@ TEST(unknown_ids_and_checkpoint)
     int st;
 
     ASSERT_EQ(state(&v, "nope", "", &st, &ex), TTRPC_NOT_FOUND);
-    ASSERT_EQ(wait_sync(&v, "nope", "", &ex), TTRPC_NOT_FOUND);
-    ASSERT_EQ(kill_task(&v, "nope", "", 9), TTRPC_NOT_FOUND);
-    ASSERT_EQ(delete_task(&v, "nope", "", NULL), TTRPC_NOT_FOUND);
-    ASSERT_EQ(start(&v, "nope", ""), TTRPC_NOT_FOUND);
+    ASSERT_EQ(shim_env_wait(&v, "nope", "", &ex), TTRPC_NOT_FOUND);
+    ASSERT_EQ(shim_env_kill(&v, "nope", "", 9), TTRPC_NOT_FOUND);
+    ASSERT_EQ(shim_env_delete(&v, "nope", "", NULL), TTRPC_NOT_FOUND);
+    ASSERT_EQ(shim_env_start(&v, "nope", ""), TTRPC_NOT_FOUND);
     cq.id = (char *)"nope";
-    ASSERT_EQ(call(&v, "Checkpoint", &cq.base, &google__protobuf__empty__descriptor, NULL),
-              TTRPC_UNIMPLEMENTED);
+    ASSERT_EQ(
+        shim_env_call(&v, "Checkpoint", &cq.base, &google__protobuf__empty__descriptor, NULL),
+        TTRPC_UNIMPLEMENTED);
     return 0;
 }
 
@@ -262,49 +180,39 @@ static void wait_cb(const struct ttrpc_status *st, const ProtobufCMessage *resp,
 TEST(concurrent_waits_kill_and_exec)
 {
     ENV(v, .exit_at_start = -1);
-    Containerd__Task__V2__WaitRequest wq =
-        ID_REQ(Containerd__Task__V2__WaitRequest, CONTAINERD__TASK__V2__WAIT_REQUEST__INIT, sid(2), "");
-    Containerd__Task__V2__ExecProcessRequest xq = CONTAINERD__TASK__V2__EXEC_PROCESS_REQUEST__INIT;
-    Google__Protobuf__Any spec = GOOGLE__PROTOBUF__ANY__INIT;
-    static const char proc_json[] = "{\"args\":[\"sleep\",\"9\"],\"cwd\":\"/\"}";
+    Containerd__Task__V2__WaitRequest wq = SHIM_ENV_ID_REQ(
+        Containerd__Task__V2__WaitRequest, CONTAINERD__TASK__V2__WAIT_REQUEST__INIT, sid(2), "");
     struct waited w = {0};
     uint32_t ex = 0;
     int st;
 
     ASSERT_EQ(create(&v, sid(2), NULL), 0);
-    ASSERT_EQ(start(&v, sid(2), ""), 0);
+    ASSERT_EQ(shim_env_start(&v, sid(2), ""), 0);
     for (int i = 0; i < 3; i++)
-        ASSERT_OK(ttrpc_client_call(v.client, TASK, "Wait", &wq.base,
+        ASSERT_OK(ttrpc_client_call(v.client, SHIM_ENV_TASK, "Wait", &wq.base,
                                     &containerd__task__v2__wait_response__descriptor, NULL, wait_cb, &w));
     /* An exec while the waits are pending. */
-    spec.type_url = (char *)"types.containerd.io/opencontainers/runtime-spec/1/Process";
-    spec.value.data = (uint8_t *)proc_json;
-    spec.value.len = sizeof(proc_json) - 1;
-    xq.id = (char *)sid(2);
-    xq.exec_id = (char *)"e1";
-    xq.spec = &spec;
-    ASSERT_EQ(call(&v, "Exec", &xq.base, &google__protobuf__empty__descriptor, NULL), 0);
-    ASSERT_EQ(call(&v, "Exec", &xq.base, &google__protobuf__empty__descriptor, NULL),
-              TTRPC_ALREADY_EXISTS);
-    ASSERT_EQ(start(&v, sid(2), "e1"), 0);
+    ASSERT_EQ(exec_req(&v, sid(2), "e1"), 0);
+    ASSERT_EQ(exec_req(&v, sid(2), "e1"), TTRPC_ALREADY_EXISTS);
+    ASSERT_EQ(shim_env_start(&v, sid(2), "e1"), 0);
     ASSERT_EQ(state(&v, sid(2), "e1", &st, &ex), 0);
     ASSERT_EQ(st, 2); /* RUNNING */
-    ASSERT_EQ(kill_task(&v, sid(2), "e1", SIGTERM), 0);
-    ASSERT_EQ(wait_sync(&v, sid(2), "e1", &ex), 0);
+    ASSERT_EQ(shim_env_kill(&v, sid(2), "e1", SIGTERM), 0);
+    ASSERT_EQ(shim_env_wait(&v, sid(2), "e1", &ex), 0);
     ASSERT_EQ(ex, 128 + SIGTERM);
-    ASSERT_EQ(delete_task(&v, sid(2), "e1", &ex), 0);
+    ASSERT_EQ(shim_env_delete(&v, sid(2), "e1", &ex), 0);
     ASSERT_EQ(ex, 128 + SIGTERM);
     ASSERT_EQ(w.done, 0);
-    ASSERT_EQ(delete_task(&v, sid(2), "", NULL), TTRPC_FAILED_PRECONDITION); /* running */
-    ASSERT_EQ(kill_task(&v, sid(2), "", SIGKILL), 0);
+    ASSERT_EQ(shim_env_delete(&v, sid(2), "", NULL), TTRPC_FAILED_PRECONDITION); /* running */
+    ASSERT_EQ(shim_env_kill(&v, sid(2), "", SIGKILL), 0);
     for (int i = 0; i < 200 && w.done < 3; i++)
         loop_run_once(v.shim.loop, 20);
     ASSERT_EQ(w.done, 3);
     for (int i = 0; i < 3; i++)
         ASSERT_EQ(w.status[i], 137);
-    ASSERT_EQ(delete_task(&v, sid(2), "", &ex), 0);
+    ASSERT_EQ(shim_env_delete(&v, sid(2), "", &ex), 0);
     ASSERT_EQ(ex, 137);
-    ASSERT_TRUE(settle(&v));
+    ASSERT_TRUE(shim_env_settle(&v));
     return 0;
 }
 
@@ -314,11 +222,11 @@ TEST(malformed_wait_status_is_rejected)
     uint32_t ex = 0;
 
     ASSERT_EQ(create(&v, sid(3), NULL), 0);
-    ASSERT_EQ(start(&v, sid(3), ""), 0);
-    ASSERT_EQ(wait_sync(&v, sid(3), "", &ex), 0);
+    ASSERT_EQ(shim_env_start(&v, sid(3), ""), 0);
+    ASSERT_EQ(shim_env_wait(&v, sid(3), "", &ex), 0);
     ASSERT_EQ(ex, 255); /* 100000 from the guest is not an exit status */
-    ASSERT_EQ(delete_task(&v, sid(3), "", NULL), 0);
-    ASSERT_TRUE(settle(&v));
+    ASSERT_EQ(shim_env_delete(&v, sid(3), "", NULL), 0);
+    ASSERT_TRUE(shim_env_settle(&v));
     return 0;
 }
 
@@ -328,11 +236,11 @@ TEST(oversized_read_is_rejected)
     uint32_t ex = 0;
 
     ASSERT_EQ(create(&v, sid(4), NULL), 0);
-    ASSERT_EQ(start(&v, sid(4), ""), 0);
-    ASSERT_EQ(wait_sync(&v, sid(4), "", &ex), 0);
+    ASSERT_EQ(shim_env_start(&v, sid(4), ""), 0);
+    ASSERT_EQ(shim_env_wait(&v, sid(4), "", &ex), 0);
     ASSERT_EQ(ex, 4);
-    ASSERT_EQ(delete_task(&v, sid(4), "", NULL), 0);
-    ASSERT_TRUE(settle(&v));
+    ASSERT_EQ(shim_env_delete(&v, sid(4), "", NULL), 0);
+    ASSERT_TRUE(shim_env_settle(&v));
     return 0;
 }
 
@@ -350,7 +258,7 @@ TEST(silent_agent_fails_create_within_dial_timeout)
     printf("#   Create failed after %llu ms\n", (unsigned long long)((loop_now() - t0) / 1000000));
     ASSERT_LT(loop_now() - t0, 3500000000ull);
     ASSERT_GE(loop_now() - t0, 1500000000ull);
-    ASSERT_TRUE(settle(&v));
+    ASSERT_TRUE(shim_env_settle(&v));
     ASSERT_TRUE(sandbox_dir_gone(sid(5)));
     ASSERT_EQ(container_count(&v.shim), 0);
     return 0;
@@ -364,22 +272,18 @@ static int create_annotated(struct shim_env *v, const char *id, const char *anno
     Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;
     struct err e = ERR_INIT;
-    char bundle[512], path[1024];
+    char bundle[512], json[1024];
     int code = 0;
 
-    make_bundle(id, bundle, sizeof(bundle));
-    snprintf(path, sizeof(path), "%s/config.json", bundle);
-    FILE *f = fopen(path, "w");
-    if (!f)
+    snprintf(json, sizeof(json),
+             "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"
+             "\"root\":{\"path\":\"rootfs\"},\"annotations\":{%s}}",
+             annotations);
+    if (shim_env_bundle(id, json, bundle, sizeof(bundle)) < 0)
         return -1;
-    fprintf(f,
-            "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"
-            "\"root\":{\"path\":\"rootfs\"},\"annotations\":{%s}}",
-            annotations);
-    fclose(f);
     req.id = (char *)id;
     req.bundle = bundle;
-    int r = ttrpc_client_call_sync(v->client, TASK, "Create", &req.base,
+    int r = ttrpc_client_call_sync(v->client, SHIM_ENV_TASK, "Create", &req.base,
                                    &containerd__task__v2__create_task_response__descriptor, NULL,
                                    &resp, &code, &e);
     if (resp)
@@ -405,7 +309,7 @@ TEST(config_errors_and_annotations_reach_create)
     ASSERT_EQ(create_annotated(&v, "cfg1", "", msg, sizeof(msg)), TTRPC_INVALID_ARGUMENT);
     snprintf(want, sizeof(want), "%s:5: [agent.kata] dial_timeout", conf);
     ASSERT_TRUE(strstr(msg, want) != NULL);
-    ASSERT_TRUE(settle(&v));
+    ASSERT_TRUE(shim_env_settle(&v));
 
     /* default_memory is not in the default enable_annotations */
     setenv("KATA_CONF_FILE", good, 1);
@@ -415,24 +319,9 @@ TEST(config_errors_and_annotations_reach_create)
                                msg, sizeof(msg)),
               TTRPC_PERMISSION_DENIED);
     ASSERT_TRUE(strstr(msg, "io.katacontainers.config.hypervisor.default_memory") != NULL);
-    ASSERT_TRUE(settle(&v));
+    ASSERT_TRUE(shim_env_settle(&v));
     ASSERT_EQ(container_count(&v.shim), 0);
     return 0;
-}
-
-static int exec_req(struct shim_env *v, const char *id, const char *exec_id)
-{
-    Containerd__Task__V2__ExecProcessRequest xq = CONTAINERD__TASK__V2__EXEC_PROCESS_REQUEST__INIT;
-    Google__Protobuf__Any spec = GOOGLE__PROTOBUF__ANY__INIT;
-    static const char proc_json[] = "{\"args\":[\"sleep\",\"9\"],\"cwd\":\"/\"}";
-
-    spec.type_url = (char *)"types.containerd.io/opencontainers/runtime-spec/1/Process";
-    spec.value.data = (uint8_t *)proc_json;
-    spec.value.len = sizeof(proc_json) - 1;
-    xq.id = (char *)id;
-    xq.exec_id = (char *)exec_id;
-    xq.spec = &spec;
-    return call(v, "Exec", &xq.base, &google__protobuf__empty__descriptor, NULL);
 }
 
 /* containerd's exec ids are checked (its identifier rule) and never reach
@@ -449,7 +338,7 @@ TEST(exec_ids_are_checked_and_mapped)
     memset(longid, 'a', 77);
     longid[77] = '\0';
     ASSERT_EQ(create(&v, c, NULL), 0);
-    ASSERT_EQ(start(&v, c, ""), 0);
+    ASSERT_EQ(shim_env_start(&v, c, ""), 0);
     ASSERT_EQ(exec_req(&v, c, "bad id\n"), TTRPC_INVALID_ARGUMENT);
     ASSERT_EQ(exec_req(&v, c, "a..b"), TTRPC_INVALID_ARGUMENT);
     ASSERT_EQ(exec_req(&v, c, "-a"), TTRPC_INVALID_ARGUMENT);
@@ -463,29 +352,29 @@ TEST(exec_ids_are_checked_and_mapped)
 
     /* Named like the container: signalling it leaves the init running. */
     ASSERT_EQ(exec_req(&v, c, c), 0);
-    ASSERT_EQ(start(&v, c, c), 0);
-    ASSERT_EQ(kill_task(&v, c, c, SIGTERM), 0);
-    ASSERT_EQ(wait_sync(&v, c, c, &ex), 0);
+    ASSERT_EQ(shim_env_start(&v, c, c), 0);
+    ASSERT_EQ(shim_env_kill(&v, c, c, SIGTERM), 0);
+    ASSERT_EQ(shim_env_wait(&v, c, c, &ex), 0);
     ASSERT_EQ(ex, 128 + SIGTERM);
     ASSERT_EQ(state(&v, c, "", &st, &ex), 0);
     ASSERT_EQ(st, 2); /* RUNNING */
 
     /* Deleted, then the same id again: a new process in the agent. */
-    ASSERT_EQ(delete_task(&v, c, c, &ex), 0);
+    ASSERT_EQ(shim_env_delete(&v, c, c, &ex), 0);
     ASSERT_EQ(exec_req(&v, c, c), 0);
-    ASSERT_EQ(start(&v, c, c), 0);
+    ASSERT_EQ(shim_env_start(&v, c, c), 0);
     ASSERT_EQ(state(&v, c, c, &st, &ex), 0);
     ASSERT_EQ(st, 2); /* RUNNING, not the finished first one */
-    ASSERT_EQ(kill_task(&v, c, c, SIGKILL), 0);
-    ASSERT_EQ(wait_sync(&v, c, c, &ex), 0);
+    ASSERT_EQ(shim_env_kill(&v, c, c, SIGKILL), 0);
+    ASSERT_EQ(shim_env_wait(&v, c, c, &ex), 0);
     ASSERT_EQ(ex, 137);
     ASSERT_EQ(fake_agent_calls(v.fa, "ExecProcess"), 2);
 
-    ASSERT_EQ(kill_task(&v, c, "", SIGKILL), 0);
-    ASSERT_EQ(wait_sync(&v, c, "", &ex), 0);
+    ASSERT_EQ(shim_env_kill(&v, c, "", SIGKILL), 0);
+    ASSERT_EQ(shim_env_wait(&v, c, "", &ex), 0);
     ASSERT_EQ(ex, 137);
-    ASSERT_EQ(delete_task(&v, c, "", NULL), 0);
-    ASSERT_TRUE(settle(&v));
+    ASSERT_EQ(shim_env_delete(&v, c, "", NULL), 0);
+    ASSERT_TRUE(shim_env_settle(&v));
     return 0;
 }
 
@@ -501,22 +390,23 @@ TEST(pids_lists_the_vmm)
 
     ASSERT_EQ(create(&v, sid(7), &pid), 0);
     ASSERT_EQ(pid, (uint32_t)getpid());
-    ASSERT_EQ(start(&v, sid(7), ""), 0);
+    ASSERT_EQ(shim_env_start(&v, sid(7), ""), 0);
     q.id = (char *)sid(7);
-    ASSERT_EQ(call(&v, "Pids", &q.base, &containerd__task__v2__pids_response__descriptor,
-                   (ProtobufCMessage **)&r),
+    ASSERT_EQ(shim_env_call(&v, "Pids", &q.base, &containerd__task__v2__pids_response__descriptor,
+                            (ProtobufCMessage **)&r),
               0);
     ASSERT_TRUE(r != NULL);
     ASSERT_EQ(r->n_processes, 1);
     ASSERT_EQ(r->processes[0]->pid, pid);
     protobuf_c_message_free_unpacked(&r->base, NULL);
     q.id = (char *)"nope";
-    ASSERT_EQ(call(&v, "Pids", &q.base, &containerd__task__v2__pids_response__descriptor, NULL),
+    ASSERT_EQ(shim_env_call(&v, "Pids", &q.base, &containerd__task__v2__pids_response__descriptor,
+                            NULL),
               TTRPC_NOT_FOUND);
-    ASSERT_EQ(kill_task(&v, sid(7), "", SIGKILL), 0);
-    ASSERT_EQ(wait_sync(&v, sid(7), "", &ex), 0);
-    ASSERT_EQ(delete_task(&v, sid(7), "", NULL), 0);
-    ASSERT_TRUE(settle(&v));
+    ASSERT_EQ(shim_env_kill(&v, sid(7), "", SIGKILL), 0);
+    ASSERT_EQ(shim_env_wait(&v, sid(7), "", &ex), 0);
+    ASSERT_EQ(shim_env_delete(&v, sid(7), "", NULL), 0);
+    ASSERT_TRUE(shim_env_settle(&v));
     return 0;
 }
 
@@ -538,29 +428,29 @@ TEST(deleting_the_sandbox_container_stops_the_pod)
              "\"%s\"",
              pod);
     ASSERT_EQ(create_annotated(&v, pod, ann, msg, sizeof(msg)), 0);
-    ASSERT_EQ(start(&v, pod, ""), 0);
+    ASSERT_EQ(shim_env_start(&v, pod, ""), 0);
     snprintf(ann, sizeof(ann),
              "\"io.kubernetes.cri.container-type\":\"container\",\"io.kubernetes.cri.sandbox-id\":"
              "\"%s\"",
              pod);
     ASSERT_EQ(create_annotated(&v, app, ann, msg, sizeof(msg)), 0);
-    ASSERT_EQ(start(&v, app, ""), 0);
+    ASSERT_EQ(shim_env_start(&v, app, ""), 0);
     ASSERT_EQ(container_count(&v.shim), 2);
 
-    ASSERT_EQ(kill_task(&v, pod, "", SIGKILL), 0);
-    ASSERT_EQ(wait_sync(&v, pod, "", &ex), 0);
+    ASSERT_EQ(shim_env_kill(&v, pod, "", SIGKILL), 0);
+    ASSERT_EQ(shim_env_wait(&v, pod, "", &ex), 0);
     ASSERT_EQ(ex, 137);
     ASSERT_EQ(state(&v, app, "", &st, &ex), 0);
     ASSERT_EQ(st, 2); /* the pod lives while its sandbox container exists */
-    ASSERT_EQ(delete_task(&v, pod, "", NULL), 0);
-    ASSERT_EQ(wait_sync(&v, app, "", &ex), 0);
+    ASSERT_EQ(shim_env_delete(&v, pod, "", NULL), 0);
+    ASSERT_EQ(shim_env_wait(&v, app, "", &ex), 0);
     ASSERT_EQ(ex, 255);
     ASSERT_EQ(state(&v, app, "", &st, &ex), 0);
     ASSERT_EQ(st, 3); /* STOPPED */
     ASSERT_TRUE(v.shim.sandbox != NULL); /* kept for the app's Delete */
-    ASSERT_EQ(delete_task(&v, app, "", &ex), 0);
+    ASSERT_EQ(shim_env_delete(&v, app, "", &ex), 0);
     ASSERT_EQ(ex, 255);
-    ASSERT_TRUE(settle(&v));
+    ASSERT_TRUE(shim_env_settle(&v));
     ASSERT_TRUE(sandbox_dir_gone(pod));
     ASSERT_EQ(container_count(&v.shim), 0);
     ASSERT_EQ(fake_agent_calls(v.fa, "RemoveContainer"), 1); /* only while the VM ran */

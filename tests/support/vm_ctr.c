@@ -37,6 +37,25 @@ int vmc_prereqs(struct vmc_paths *p, const char *root_why, bool need_virtiofsd)
     return 0;
 }
 
+int vmc_mock_prereqs(struct vmc_paths *p, char *toml, size_t size)
+{
+    char agent[PATH_MAX + 16];
+    FILE *f;
+
+    if (geteuid() != 0)
+        return test_skip("needs root (containerd, mounts)");
+    if (vmc_paths_init(p) < 0)
+        return 1;
+    snprintf(agent, sizeof(agent), "%s/kata-agent", p->bin);
+    if (access(p->shim, X_OK) < 0 || access(agent, X_OK) < 0)
+        return test_skip("%s or %s is not built", p->shim, agent);
+    snprintf(toml, size, "%s/kata-mock.toml", test_tmpdir());
+    if (!(f = fopen(toml, "we")))
+        return 1;
+    fprintf(f, "[hypervisor.mock]\npath = \"%s\"\n[agent.kata]\ndial_timeout = 10\n", agent);
+    return fclose(f) == 0 ? 0 : 1;
+}
+
 bool vmc_guest_built(const char *dir)
 {
     char kernel[PATH_MAX + 32], initrd[PATH_MAX + 32];
@@ -132,6 +151,20 @@ void vmc_containerd_stop(struct vmc_containerd *v, const char *const ids[], size
     }
     ch_containerd_free(&v->c);
     v->up = false;
+}
+
+void vmc_containerd_stop_bases(struct vmc_containerd *v, const char *const bases[],
+                               size_t n_bases)
+{
+    char ids[32][64];
+    const char *ptrs[32];
+    size_t n = MIN(n_bases, ELEMENTSOF(ids));
+
+    for (size_t i = 0; i < n; i++) {
+        vmc_id(ids[i], sizeof(ids[i]), bases[i]);
+        ptrs[i] = ids[i];
+    }
+    vmc_containerd_stop(v, ptrs, n);
 }
 
 int vmc_ro_volume(char *mnt, size_t size, const char *text)

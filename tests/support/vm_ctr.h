@@ -29,6 +29,11 @@ int vmc_paths_init(struct vmc_paths *p);
 /* Root, then vmc_paths_init and vmc_missing (TEST() convention: skips
  * naming root_why or what is missing). */
 int vmc_prereqs(struct vmc_paths *p, const char *root_why, bool need_virtiofsd);
+/* For containers on the mock driver (the real kata-agent as a host
+ * process): root, vmc_paths_init, a built shim and agent, and
+ * <test_tmpdir()>/kata-mock.toml naming the agent (path to toml[size]).
+ * TEST() convention. */
+int vmc_mock_prereqs(struct vmc_paths *p, char *toml, size_t size);
 /* Are <dir>/vmlinuz.container and <dir>/kata-containers-initrd.img there? */
 bool vmc_guest_built(const char *dir);
 /* Why QEMU, virtiofsd (when need_virtiofsd) or the built shim cannot be
@@ -63,6 +68,9 @@ int vmc_containerd_up(struct vmc_containerd *v, void (*stop)(void));
 /* Best effort `task rm -f` and `container rm` of each id (what a failed
  * case may have left), then stops containerd; no-op when it is not up. */
 void vmc_containerd_stop(struct vmc_containerd *v, const char *const ids[], size_t n_ids);
+/* The same, for the ids vmc_id() makes of bases (at most 32). */
+void vmc_containerd_stop_bases(struct vmc_containerd *v, const char *const bases[],
+                               size_t n_bases);
 
 /* In a TEST(): runs a setup function of the TEST() convention and returns
  * its result unless it is 0. */
