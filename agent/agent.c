@@ -68,6 +68,7 @@ int agent_new(struct loop *loop, const struct agent_options *opts, struct agent 
     a->hotplug_timeout_ms = opts && opts->hotplug_timeout_ms ? opts->hotplug_timeout_ms
                                                              : AGENT_DEFAULT_HOTPLUG_TIMEOUT_MS;
     a->container_pipe_size = opts ? opts->container_pipe_size : 0;
+    a->modules_dir = opts && opts->modules_dir ? xstrdup(opts->modules_dir) : NULL;
     a->self_fd = agent_self_memfd();
     if (a->self_fd < 0) {
         r = err_set(e, a->self_fd, "cannot make a sealed copy of /proc/self/exe: %s",
@@ -116,6 +117,7 @@ struct agent *agent_free(struct agent *a)
     fd_close(a->self_fd);
     free(a->shared_dir);
     free(a->run_dir);
+    free(a->modules_dir);
     free(a->sandbox_id);
     free(a->hostname);
     free(a);

@@ -59,6 +59,7 @@ struct agent {
     uint64_t started_ns;
     uint32_t hotplug_timeout_ms; /* how long a blk storage waits for its device */
     uint32_t container_pipe_size; /* stdout/stderr pipe size; 0: the kernel's */
+    char *modules_dir;           /* CreateSandbox's kernel_modules; NULL: none can load */
     atomic_bool stopping;        /* set by agent_free(): waits on the pool give up */
     struct kmod *kmod;           /* modules loading after serving, the RPC gate (agent/kmod.h) */
 };
@@ -68,6 +69,8 @@ struct agent_options {
     const char *run_dir;    /* NULL: /run/kata-containers */
     uint32_t hotplug_timeout_ms; /* 0: AGENT_DEFAULT_HOTPLUG_TIMEOUT_MS */
     uint32_t container_pipe_size; /* agent.container_pipe_size; 0: the kernel's default */
+    const char *modules_dir; /* where CreateSandbox's kernel_modules come from (agent/pid1.h
+                              * layout); NULL: refuse them (not the guest's init) */
 };
 
 #define AGENT_DEFAULT_HOTPLUG_TIMEOUT_MS 3000

@@ -9,6 +9,7 @@
 #include "agent/agent_service.h"
 #include "agent/agent_service_devices.h"
 #include "agent/kmod.h"
+#include "agent/pid1.h"
 #include "agent/sandbox.h"
 #include "agent/storage.h"
 #include "google/protobuf/empty.pb-c.h"
@@ -85,17 +86,146 @@ static void create_sandbox_ready(struct ttrpc_call *call, struct agent *a, void 
     agent_service_reply_empty(call);
 }
 
+/* CreateSandbox's kernel_modules, as Kata's agent modprobes them: each with
+ * its parameters, before the storages (a storage may need one's driver).
+ * finit_module() blocks, so they load on the pool. */
+#define MODULES_MAX 64
+#define MODULE_NAME_MAX 55   /* MODULE_NAME_LEN less an unsigned long */
+#define MODULE_PARAMS_MAX 4096
+
+struct modules_job {
+    struct ttrpc_call *call;
+    struct agent *a;
+    const Grpc__CreateSandboxRequest *req; /* belongs to the call */
+    struct err e;
+    int r;
+    size_t loaded;
+};
+
+static bool module_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > MODULE_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+              (name[i] >= '0' && name[i] <= '9') || name[i] == '_' || name[i] == '-'))
+            return false;
+    return true;
+}
+
+/* The parameters joined with spaces, as modprobe hands them to the kernel. */
+static int module_params(const Grpc__KernelModule *m, char *buf, size_t size, struct err *e)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < m->n_parameters; i++) {
+        const char *p = m->parameters[i];
+        size_t len = strlen(p);
+        if (len == 0)
+            return err_set(e, -EINVAL, "kernel_modules: %s: parameter %zu is empty", m->name, i);
+        for (size_t j = 0; j < len; j++)
+            if ((unsigned char)p[j] < 0x20 || p[j] == 0x7f)
+                return err_set(e, -EINVAL,
+                               "kernel_modules: %s: parameter %zu has a control character",
+                               m->name, i);
+        if (n + (n ? 1 : 0) + len >= size)
+            return err_set(e, -EINVAL, "kernel_modules: %s: parameters longer than %zu bytes",
+                           m->name, size - 1);
+        if (n)
+            buf[n++] = ' ';
+        memcpy(buf + n, p, len + 1);
+        n += len;
+    }
+    return 0;
+}
+
+static int check_modules(const struct agent *a, const Grpc__CreateSandboxRequest *req,
+                         struct err *e)
+{
+    char params[MODULE_PARAMS_MAX + 1];
+    if (req->n_kernel_modules > MODULES_MAX)
+        return err_set(e, -EINVAL, "kernel_modules: more than %d modules", MODULES_MAX);
+    for (size_t i = 0; i < req->n_kernel_modules; i++) {
+        const Grpc__KernelModule *m = req->kernel_modules[i];
+        if (!module_name_ok(m->name))
+            return err_set(e, -EINVAL,
+                           "kernel_modules[%zu]: \"%.64s\" is not a module name (1 to %d "
+                           "letters, digits, '-' or '_')",
+                           i, m->name, MODULE_NAME_MAX);
+        int r = module_params(m, params, sizeof(params), e);
+        if (r < 0)
+            return r;
+    }
+    if (req->n_kernel_modules && !a->modules_dir)
+        return err_set(e, -ENOTSUP,
+                       "kernel_modules: cannot load %s: this agent is not the guest's init and "
+                       "loads no module into the kernel it runs on",
+                       req->kernel_modules[0]->name);
+    return 0;
+}
+
+static void modules_work(void *userdata)
+{
+    struct modules_job *j = userdata;
+    char params[MODULE_PARAMS_MAX + 1];
+    for (size_t i = 0; i < j->req->n_kernel_modules; i++) {
+        const Grpc__KernelModule *m = j->req->kernel_modules[i];
+        if ((j->r = module_params(m, params, sizeof(params), &j->e)) < 0)
+            return;
+        j->r = pid1_load_module_from(j->a->modules_dir, m->name, params);
+        if (j->r == -ENOENT) {
+            err_set(&j->e, j->r, "kernel_modules: cannot load %s: not in %s and not built into "
+                    "the kernel", m->name, j->a->modules_dir);
+            return;
+        }
+        if (j->r < 0) {
+            err_set(&j->e, j->r, "kernel_modules: cannot load %s%s%s: %s", m->name,
+                    params[0] ? " " : "", params, strerror(-j->r));
+            return;
+        }
+        j->loaded += (size_t)j->r;
+    }
+    j->r = 0;
+}
+
+static void modules_done(void *userdata)
+{
+    _cleanup_free_ struct modules_job *j = userdata;
+    if (ttrpc_call_cancelled(j->call))
+        return (void)ttrpc_call_fail(j->call, TTRPC_CANCELLED, "CreateSandbox cancelled");
+    if (j->r < 0) {
+        log_warn("CreateSandbox: %s", err_msg(&j->e)); /* the message names the errno */
+        return agent_service_fail(j->call, &j->e);
+    }
+    log_info("CreateSandbox: %zu of %zu kernel_modules loaded now, the others were there",
+             j->loaded, j->req->n_kernel_modules);
+    agent_service_devices_prepare_storages(j->call, j->a, j->req->storages, j->req->n_storages,
+                                           create_sandbox_ready, (void *)j->req);
+}
+
 static void create_sandbox(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)
 {
     const Grpc__CreateSandboxRequest *req = (const Grpc__CreateSandboxRequest *)msg;
     struct agent *a = userdata;
+    struct err e = ERR_INIT;
     POLICY(call);
     /* Fail before waiting for disks a second sandbox could not use. */
     if (a->sandbox_created)
         return (void)ttrpc_call_fail(call, TTRPC_ALREADY_EXISTS,
                                      "sandbox_id: a sandbox (%s) already exists", a->sandbox_id);
-    agent_service_devices_prepare_storages(call, a, req->storages, req->n_storages,
-                                           create_sandbox_ready, (void *)req);
+    if (check_modules(a, req, &e) < 0)
+        return agent_service_fail(call, &e);
+    if (req->n_kernel_modules == 0)
+        return agent_service_devices_prepare_storages(call, a, req->storages, req->n_storages,
+                                                      create_sandbox_ready, (void *)req);
+    struct modules_job *j = xnew(struct modules_job, 1);
+    *j = (struct modules_job){.call = call, .a = a, .req = req};
+    int r = workpool_submit(a->pool, modules_work, modules_done, j);
+    if (r < 0) {
+        free(j);
+        ttrpc_call_fail_errno(call, r, "CreateSandbox: cannot queue the kernel_modules load");
+    }
 }
 
 static void destroy_sandbox(struct ttrpc_call *call, const ProtobufCMessage *msg, void *userdata)

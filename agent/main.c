@@ -3,7 +3,8 @@
  *
  *   kata-agent [--server-addr URI] [--log-level LEVEL]
  *   env KATA_AGENT_SERVER_ADDR, KATA_AGENT_LOG_LEVEL, KATA_AGENT_SHARED_DIR,
- *       KATA_AGENT_LOG_ADDR, KATA_AGENT_DEBUG_CONSOLE_ADDR, KATA_AGENT_CMDLINE
+ *       KATA_AGENT_LOG_ADDR, KATA_AGENT_DEBUG_CONSOLE_ADDR, KATA_AGENT_CMDLINE,
+ *       KATA_AGENT_MODULES_DIR
  *   kernel command line: every agent.* parameter (agent/cmdline.h)
  * Precedence: option, environment, kernel command line, default
  * vsock://-1:1024 (as PID 1: vsock when the VM has it, else the
@@ -14,7 +15,9 @@
  * vsock://-1:<agent.log_vport> and vsock://-1:<agent.debug_console_vport>
  * (KATA_AGENT_DEBUG_CONSOLE_ADDR=serial:///dev/X runs the console shell on
  * that tty instead of the VM console): for tests. So is KATA_AGENT_CMDLINE,
- * a file read instead of /proc/cmdline (ignored as PID 1).
+ * a file read instead of /proc/cmdline (ignored as PID 1), and
+ * KATA_AGENT_MODULES_DIR, the folder CreateSandbox's kernel_modules load
+ * from when not PID 1 (unset: they are refused; see modules_dir()).
  * As PID 1 the agent never exits: a fatal error is logged and the VM
  * powered off. `kata-agent init` with _KATA_AGENT_INIT set is the
  * re-executed container init helper (agent/container_init.h), never run by
@@ -126,6 +129,20 @@ static void pid1_load_modules_later(struct agent *a, const struct agent_cmdline 
         else
             log_info("agent.kernel_modules: %s loaded", c->kernel_modules[i]);
     }
+}
+
+/* Where CreateSandbox's kernel_modules are loaded from: the initrd's
+ * folder as PID 1. A stand-alone agent runs on a host whose kernel is not
+ * the sandbox's to change, so it refuses them, unless a test names a
+ * folder laid out the same way in KATA_AGENT_MODULES_DIR. What that folder
+ * holds still goes to the host's kernel: tests put there only files the
+ * kernel refuses. */
+static const char *modules_dir(void)
+{
+    if (arg_init)
+        return PID1_MODULES_DIR;
+    const char *env = getenv("KATA_AGENT_MODULES_DIR");
+    return env && *env ? env : NULL;
 }
 
 static int parse_args(int argc, char **argv)
@@ -281,7 +298,8 @@ int main(int argc, char **argv)
         return fatal(-EIO, "cannot watch signals", NULL);
     struct agent_options opts = {.shared_dir = getenv("KATA_AGENT_SHARED_DIR"),
                                  .hotplug_timeout_ms = arg_cmdline.hotplug_timeout_ms,
-                                 .container_pipe_size = arg_cmdline.container_pipe_size};
+                                 .container_pipe_size = arg_cmdline.container_pipe_size,
+                                 .modules_dir = modules_dir()};
     if (agent_new(loop, &opts, &a, &e) < 0)
         return fatal(e.code, "cannot start the agent", err_msg(&e));
     if (arg_cmdline.container_pipe_size)

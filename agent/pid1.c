@@ -104,11 +104,12 @@ static void module_name(const char *file, char *name, size_t size)
     name[n] = '\0';
 }
 
-/* Loads PID1_MODULES_DIR/file: 1 when loaded now, 0 when it was there
- * already. /sys/module/NAME/initstate exists only for loaded modules (not
+/* Loads dir/file with the parameter string params ("" for none): 1 when
+ * loaded now, 0 when it was there already (and then params changed
+ * nothing). /sys/module/NAME/initstate exists only for loaded modules (not
  * for built-in ones), and checking it spares finit_module() reading a whole
  * file only to answer EEXIST. */
-static int load_module_file(const char *file)
+static int load_module_file(const char *dir, const char *file, const char *params)
 {
     if (strchr(file, '/') || file[0] == '.' || !*file)
         return -EINVAL;
@@ -117,35 +118,39 @@ static int load_module_file(const char *file)
     snprintf(path, sizeof(path), "/sys/module/%s/initstate", name);
     if (access(path, F_OK) == 0)
         return 0;
-    snprintf(path, sizeof(path), PID1_MODULES_DIR "/%s", file);
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path))
+        return -ENAMETOOLONG;
     _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    if (syscall(SYS_finit_module, fd, "", 0) < 0)
+    if (syscall(SYS_finit_module, fd, params, 0) < 0)
         return errno == EEXIST ? 0 : -errno;
     return 1;
 }
 
-/* Loads a parsed line's dependencies, then its module. Returns how many
- * were loaded now; the first failure stops it (a module whose dependency
- * failed cannot load either). */
-static int load_line(const struct order_line *l)
+/* Loads a parsed line's dependencies, then its module with params (the
+ * dependencies take none). Returns how many were loaded now; the first
+ * failure stops it (a module whose dependency failed cannot load either). */
+static int load_line(const char *dir, const struct order_line *l, const char *params)
 {
     int loaded = 0, r;
     for (size_t i = 2; i < l->n; i++) {
-        if ((r = load_module_file(l->word[i])) < 0)
+        if ((r = load_module_file(dir, l->word[i], "")) < 0)
             return r;
         loaded += r;
     }
-    if ((r = load_module_file(l->word[0])) < 0)
+    if ((r = load_module_file(dir, l->word[0], params)) < 0)
         return r;
     return loaded + r;
 }
 
-/* Finds file's line in PID1_MODULES_ORDER. -ENOENT when it has none. */
-static int find_line(const char *file, struct order_line *l)
+/* Finds file's line in dir's load-order. -ENOENT when it has none. */
+static int find_line(const char *dir, const char *file, struct order_line *l)
 {
-    _cleanup_fclose_ FILE *f = fopen(PID1_MODULES_ORDER, "re");
+    char order[512];
+    if ((size_t)snprintf(order, sizeof(order), "%s/load-order", dir) >= sizeof(order))
+        return -ENAMETOOLONG;
+    _cleanup_fclose_ FILE *f = fopen(order, "re");
     if (!f)
         return -errno;
     while (fgets(l->buf, sizeof(l->buf), f))
@@ -155,24 +160,24 @@ static int find_line(const char *file, struct order_line *l)
 }
 
 /* Loads one spelling of a module file with what it needs. */
-static int load_file_with_deps(const char *file)
+static int load_file_with_deps(const char *dir, const char *file, const char *params)
 {
     struct order_line l;
-    if (find_line(file, &l) == 0)
-        return load_line(&l);
+    if (find_line(dir, file, &l) == 0)
+        return load_line(dir, &l, params);
     /* A file without a line: an initrd from an older build-initrd.sh. */
-    return load_module_file(file);
+    return load_module_file(dir, file, params);
 }
 
 /* Loads a module by name with what it needs. -ENOENT when the initrd does
  * not carry it (built into the kernel, or absent from it). */
-static int load_by_name(const char *name)
+static int load_by_name(const char *dir, const char *name, const char *params)
 {
     char file[128];
     int n = snprintf(file, sizeof(file), "%s.ko", name);
     if (n < 0 || (size_t)n >= sizeof(file))
         return -ENAMETOOLONG;
-    int r = load_file_with_deps(file);
+    int r = load_file_with_deps(dir, file, params);
     if (r != -ENOENT)
         return r;
     /* The kernel treats - and _ in module names alike, but the initrd keeps
@@ -188,7 +193,7 @@ static int load_by_name(const char *name)
                 *p = to;
                 changed = true;
             }
-        if (changed && (r = load_file_with_deps(alt)) != -ENOENT)
+        if (changed && (r = load_file_with_deps(dir, alt, params)) != -ENOENT)
             return r;
     }
     return -ENOENT;
@@ -196,8 +201,24 @@ static int load_by_name(const char *name)
 
 int pid1_load_module(const char *name)
 {
-    int r = load_by_name(name);
+    int r = load_by_name(PID1_MODULES_DIR, name, "");
     return r < 0 ? r : 0;
+}
+
+int pid1_load_module_from(const char *dir, const char *name, const char *params)
+{
+    if (!*name || strchr(name, '/') || name[0] == '.')
+        return -EINVAL;
+    int r = load_by_name(dir, name, params ? params : "");
+    if (r != -ENOENT)
+        return r < 0 ? r : (r > 0 ? 1 : 0);
+    /* Not in the folder: built into the kernel is as good as loaded
+     * (modprobe answers the same), and only those, or modules loaded some
+     * other way, have a /sys/module entry. */
+    char path[512], kname[128];
+    module_name(name, kname, sizeof(kname));
+    snprintf(path, sizeof(path), "/sys/module/%s", kname);
+    return access(path, F_OK) == 0 ? 0 : -ENOENT;
 }
 
 int pid1_load_remaining_modules(struct err *e)
@@ -211,7 +232,7 @@ int pid1_load_remaining_modules(struct err *e)
     while (fgets(l.buf, sizeof(l.buf), f)) {
         if (!order_line_parse(&l) || strcmp(l.word[1], "load") != 0)
             continue;
-        int r = load_line(&l);
+        int r = load_line(PID1_MODULES_DIR, &l, "");
         if (r < 0 && !first) {
             first = r;
             err_set(e, r, "module %s: %s", l.word[0], strerror(-r));
@@ -282,7 +303,7 @@ static bool cmdline_has(const char *word)
  * absent, and then nothing helps) is no error. */
 static void load_for_channel(const char *name, int *loaded, int *first, struct err *e)
 {
-    int r = load_by_name(name);
+    int r = load_by_name(PID1_MODULES_DIR, name, "");
     if (r < 0 && r != -ENOENT && !*first)
         *first = err_set(e, r, "module %s: %s", name, strerror(-r));
     if (r > 0)

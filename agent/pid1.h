@@ -74,6 +74,15 @@ int pid1_mount_cgroups(bool unified, bool *ret_fell_back, struct err *e);
  * the initrd does not carry it. Any thread. */
 int pid1_load_module(const char *name);
 
+/* Loads the module name from dir (a folder laid out as PID1_MODULES_DIR,
+ * with its load-order) with the parameter string params ("p=v q=w", NULL
+ * or "" for none; the dependencies take none), as CreateSandbox's
+ * kernel_modules ask. 1 when loaded now; 0 when it was loaded already or
+ * is not in dir but the kernel has it (built in), and params changed
+ * nothing then; -ENOENT when neither; -EINVAL for a name with a '/';
+ * finit_module()'s -errno otherwise. Any thread. */
+int pid1_load_module_from(const char *dir, const char *name, const char *params);
+
 /* True when the VM has a virtio-vsock device (af_vsock alone accepts a
  * listening socket even without one, which no host could ever reach). */
 bool pid1_vsock_present(void);

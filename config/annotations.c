@@ -1,7 +1,9 @@
 /* io.katacontainers.config.* annotations: names and value syntax follow
  * upstream's pkg/oci (booleans as Go's strconv.ParseBool, numbers in
  * decimal, virtio_fs_extra_args as a JSON array of strings, agent
- * kernel_modules separated by ';'). */
+ * kernel_modules separated by ';'). Agent annotations (kernel_modules,
+ * enable_tracing, container_pipe_size) are not gated by enable_annotations,
+ * as upstream's are not. */
 #include "config/annotations.h"
 
 #include <ctype.h>
@@ -87,6 +89,7 @@ static const struct mapping runtime_map[] = {
 static const struct mapping agent_map[] = {
     {"kernel_modules", CFG_SEC_AGENT, NULL, LIST_SEMICOLON, NULL},
     {"enable_tracing", CFG_SEC_AGENT, NULL, LIST_NONE, NULL},
+    {"container_pipe_size", CFG_SEC_AGENT, NULL, LIST_NONE, NULL},
 };
 
 static const struct mapping *find_mapping(const struct mapping *map, size_t n, const char *name)

@@ -42,6 +42,10 @@ struct cfg_key {
     bool has_clh_def;
     union cfg_default clh_def;
     const char *doc;                /* comment for the generated files */
+    /* CFG_SHOW_* of the hypervisors for which this runtime accepts the key
+     * but does nothing with it: a value other than the default is warned
+     * about (cfg_unimplemented_at()) rather than silently ignored. */
+    unsigned noop;
 };
 
 extern const struct cfg_key cfg_schema[];
@@ -87,3 +91,11 @@ int cfg_validate_at(const struct cfg *c, const char *file, const int *lines, str
  * file of cfg_schema[i], NULL meaning file. */
 int cfg_validate_files(const struct cfg *c, const char *file, const char *const *files,
                        const int *lines, struct err *e);
+
+/* Whether k has no effect for hypervisor kind. */
+bool cfg_key_noop(const struct cfg_key *k, enum cfg_hv_kind kind);
+/* The messages of cfg_unimplemented() with each key's place (files and
+ * lines as for cfg_validate_files(); both may be NULL). NULL-terminated,
+ * never NULL; free with cfg_strv_free(). */
+char **cfg_unimplemented_at(const struct cfg *c, const char *file, const char *const *files,
+                            const int *lines);

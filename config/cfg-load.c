@@ -312,6 +312,18 @@ static int load_dropins(struct loader *l, char **paths)
     return 0;
 }
 
+/* Keys set to a value this runtime does not act on: a warning each, with
+ * the file and line that set it, rather than silence (and not an error:
+ * upstream files must keep loading). */
+static void note_unimplemented(struct cfg *c, const char *file, const char *const *files,
+                               const int *lines)
+{
+    cfg_strv_free(c->unimplemented);
+    c->unimplemented = cfg_unimplemented_at(c, file, files, lines);
+    for (char **m = c->unimplemented; *m; m++)
+        log_warn("%s", *m);
+}
+
 int cfg_load_string(const char *text, size_t len, const char *name, struct cfg **ret_cfg,
                     struct err *e)
 {
@@ -330,6 +342,7 @@ int cfg_load_string(const char *text, size_t len, const char *name, struct cfg *
         cfg_free(l.cfg);
         return r;
     }
+    note_unimplemented(l.cfg, l.base, files, lines);
     *ret_cfg = l.cfg;
     return 0;
 }
@@ -360,6 +373,7 @@ int cfg_load(const char *path, struct cfg **ret_cfg, struct err *e)
         cfg_free(l.cfg);
         return r;
     }
+    note_unimplemented(l.cfg, path, files, lines);
     /* A 9p share the guest kernel cannot mount only fails at CreateSandbox:
      * say so now (a warning: the manifest may be stale or absent). */
     char detail[GUESTCHECK_DETAIL];

@@ -97,6 +97,10 @@ int cfg_enum_value(enum cfg_enum_kind kind, const char *name, int *ret_value)
 #define S_FA CFG_SEC_FACTORY
 #define ALL CFG_SHOW_ALL
 #define QEMU CFG_SHOW_QEMU
+/* Keys accepted for upstream files but not acted on (for these
+ * hypervisors): setting one to a non-default value logs a warning. */
+#define NOOP_ALL .noop = CFG_SHOW_ALL | (1u << CFG_HV_MOCK)
+#define NOOP_CLH .noop = CFG_SHOW_CLH
 
 #define GUEST_DIR "/usr/share/kata-containers"
 #define QEMU_PATH "/usr/bin/qemu-system-x86_64"
@@ -131,7 +135,8 @@ const struct cfg_key cfg_schema[] = {
              "QEMU machine: \"q35\" (PCIe, hotplug), \"pc\" or \"microvm\" (fastest boot,\n"
              "no hotplug)."),
     KEY_ENUM(S_HV, "rootfs_type", HV(rootfs_type), CFG_ENUM_ROOTFS, CFG_ROOTFS_EXT4, ALL,
-             "Filesystem of the guest image when image is used: \"ext4\", \"xfs\" or \"erofs\"."),
+             "Filesystem of the guest image when image is used: \"ext4\", \"xfs\" or \"erofs\".",
+             NOOP_ALL),
     KEY_ENUM(S_HV, "accel", HV(accel), CFG_ENUM_ACCEL, CFG_ACCEL_AUTO, ALL,
              "How guest code runs (not an upstream key). \"auto\" first proves that KVM can\n"
              "run a 64-bit guest at native speed and falls back to \"tcg\" (emulation, slow)\n"
@@ -149,11 +154,11 @@ const struct cfg_key cfg_schema[] = {
     KEY_PATH(S_HV, "firmware", HV(firmware), "", ALL,
              "Firmware image; empty means the hypervisor's default."),
     KEY_PATH(S_HV, "firmware_volume", HV(firmware_volume), "", QEMU,
-             "Firmware variables volume (UEFI split firmware); usually empty."),
+             "Firmware variables volume (UEFI split firmware); usually empty.", NOOP_ALL),
     KEY_STR(S_HV, "machine_accelerators", HV(machine_accelerators), "", QEMU,
-            "Comma-separated extra options for QEMU's -machine."),
+            "Comma-separated extra options for QEMU's -machine.", NOOP_ALL),
     KEY_STR(S_HV, "cpu_features", HV(cpu_features), "pmu=off", QEMU,
-            "Comma-separated CPU features appended to the guest CPU model."),
+            "Comma-separated CPU features appended to the guest CPU model.", NOOP_ALL),
     KEY_INT(S_HV, "default_vcpus", HV(default_vcpus), 1, 1, 288, ALL,
             "vCPUs the VM boots with (1 to 288). Containers with CPU limits add more\n"
             "through hotplug unless static_sandbox_resource_mgmt is set."),
@@ -167,9 +172,9 @@ const struct cfg_key cfg_schema[] = {
     KEY_INT(S_HV, "default_maxmemory", HV(default_maxmemory), 0, 0, 4194304, ALL,
             "Upper bound for memory hotplug in MiB; 0 means the host's RAM."),
     KEY_INT(S_HV, "memory_offset", HV(memory_offset), 0, 0, 4194304, QEMU,
-            "MiB added to the maximum memory to leave room for NVDIMM devices."),
+            "MiB added to the maximum memory to leave room for NVDIMM devices.", NOOP_ALL),
     KEY_INT(S_HV, "default_bridges", HV(default_bridges), 1, 0, 5, QEMU,
-            "PCI bridges created for hotplug (0 to 5, 30 devices each)."),
+            "PCI bridges created for hotplug (0 to 5, 30 devices each).", NOOP_ALL),
     KEY_BOOL(S_HV, "reclaim_guest_freed_memory", HV(reclaim_guest_freed_memory), false, QEMU,
              "Give the guest a virtio-balloon device with free page reporting, so that\n"
              "memory the guest frees (in 2 MiB blocks) goes back to the host. The\n"
@@ -184,10 +189,10 @@ const struct cfg_key cfg_schema[] = {
              "file at the next VM start when no VM maps it any more (docs/performance.md,\n"
              "\"Memory per VM\"). Needs Linux 5.10 (process_madvise); skipped if absent."),
     KEY_BOOL(S_HV, "enable_virtio_mem", HV(enable_virtio_mem), false, QEMU,
-             "Resize guest memory with virtio-mem instead of DIMM hotplug."),
+             "Resize guest memory with virtio-mem instead of DIMM hotplug.", NOOP_ALL),
     KEY_BOOL(S_HV, "disable_block_device_use", HV(disable_block_device_use), true, ALL,
              "Never hand a block-device-backed container rootfs to the VM as a disk;\n"
-             "share it as files instead."),
+             "share it as files instead.", NOOP_ALL),
     KEY_ENUM(S_HV, "shared_fs", HV(shared_fs), CFG_ENUM_SHARED_FS, CFG_SHARED_FS_VIRTIO_FS, ALL,
              "How container files reach the guest: \"virtio-fs\" (needs virtiofsd),\n"
              "\"virtio-fs-nydus\", \"virtio-9p\" (QEMU only; the guest kernel needs 9p) or\n"
@@ -203,59 +208,65 @@ const struct cfg_key cfg_schema[] = {
              "\"metadata\", \"auto\" (attributes expire, data kept while a file is open)\n"
              "or \"always\"."),
     KEY_INT(S_HV, "virtio_fs_cache_size", HV(virtio_fs_cache_size), 0, 0, 1048576, ALL,
-            "DAX window in MiB for virtio-fs; 0 turns DAX off."),
+            "DAX window in MiB for virtio-fs; 0 turns DAX off.", NOOP_ALL),
     KEY_INT(S_HV, "virtio_fs_queue_size", HV(virtio_fs_queue_size), 1024, 1, 1024, ALL,
-            "Entries in each virtio-fs request queue."),
+            "Entries in each virtio-fs request queue.", NOOP_ALL),
     KEY_INT(S_HV, "msize_9p", HV(msize_9p), 8192, 4096, 1048576, QEMU,
             "Largest 9p message in bytes, when shared_fs is virtio-9p."),
     KEY_ENUM(S_HV, "block_device_driver", HV(block_device_driver), CFG_ENUM_BLOCK_DRIVER,
              CFG_BLOCK_VIRTIO_SCSI, ALL,
              "Bus for disks given to the guest: \"virtio-scsi\", \"virtio-blk\" or\n"
              "\"nvdimm\". Cloud Hypervisor supports only virtio-blk.",
-             .has_clh_def = true, .clh_def.i = CFG_BLOCK_VIRTIO_BLK),
+             .has_clh_def = true, .clh_def.i = CFG_BLOCK_VIRTIO_BLK, NOOP_ALL),
     KEY_ENUM(S_HV, "block_device_aio", HV(block_device_aio), CFG_ENUM_BLOCK_AIO, CFG_AIO_IO_URING,
-             QEMU, "Host I/O method for disks: \"threads\", \"native\" or \"io_uring\"."),
+             QEMU, "Host I/O method for disks: \"threads\", \"native\" or \"io_uring\".", NOOP_ALL),
     KEY_BOOL(S_HV, "block_device_cache_set", HV(block_device_cache_set), false, ALL,
-             "Pass the two cache options below to the hypervisor at all."),
+             "Pass the two cache options below to the hypervisor at all.", NOOP_ALL),
     KEY_BOOL(S_HV, "block_device_cache_direct", HV(block_device_cache_direct), false, ALL,
-             "Open disks with O_DIRECT, bypassing the host page cache."),
+             "Open disks with O_DIRECT, bypassing the host page cache.", NOOP_ALL),
     KEY_BOOL(S_HV, "block_device_cache_noflush", HV(block_device_cache_noflush), false, QEMU,
-             "Ignore flush requests from the guest (fast, unsafe on host crash)."),
+             "Ignore flush requests from the guest (fast, unsafe on host crash).", NOOP_ALL),
     KEY_BOOL(S_HV, "enable_iothreads", HV(enable_iothreads), false, QEMU,
-             "Serve virtio-scsi from a separate I/O thread."),
+             "Serve virtio-scsi from a separate I/O thread.", NOOP_ALL),
     KEY_INT(S_HV, "indep_iothreads", HV(indep_iothreads), 0, 0, 64, QEMU,
-            "Independent I/O threads created at boot for later disks."),
+            "Independent I/O threads created at boot for later disks.", NOOP_ALL),
     KEY_BOOL(S_HV, "enable_mem_prealloc", HV(enable_mem_prealloc), false, QEMU,
-             "Allocate all guest RAM up front: steadier latency, fewer VMs per host."),
+             "Allocate all guest RAM when the VM starts (prealloc=on on its memory\n"
+             "backend): steadier latency, fewer VMs per host, slower boot.",
+             NOOP_CLH),
     KEY_BOOL(S_HV, "enable_hugepages", HV(enable_hugepages), false, ALL,
-             "Back guest RAM with huge pages (implies preallocation)."),
+             "Back guest RAM with huge pages (a hugetlb memfd of the host's default\n"
+             "huge page size; implies preallocation). The host must have that many\n"
+             "free huge pages (vm.nr_hugepages), or QEMU fails to start.",
+             NOOP_CLH),
     KEY_BOOL(S_HV, "enable_iommu", HV(enable_iommu), false, ALL,
-             "Give the guest a virtual IOMMU (adds intel_iommu=on iommu=pt)."),
+             "Give the guest a virtual IOMMU (adds intel_iommu=on iommu=pt).", NOOP_ALL),
     KEY_BOOL(S_HV, "enable_iommu_platform", HV(enable_iommu_platform), false, QEMU,
-             "Set iommu_platform=on on virtio devices."),
+             "Set iommu_platform=on on virtio devices.", NOOP_ALL),
     KEY_BOOL(S_HV, "disable_image_nvdimm", HV(disable_image_nvdimm), false, ALL,
              "Attach the guest image as virtio-blk rather than as an NVDIMM.",
-             .has_clh_def = true, .clh_def.b = true),
+             .has_clh_def = true, .clh_def.b = true, NOOP_ALL),
     KEY_ENUM(S_HV, "hot_plug_vfio", HV(hot_plug_vfio), CFG_ENUM_VFIO_PORT, CFG_VFIO_NO_PORT, ALL,
              "Where hot-plugged VFIO devices go: \"no-port\" (disabled),\n"
-             "\"bridge-port\", \"root-port\" or \"switch-port\"."),
+             "\"bridge-port\", \"root-port\" or \"switch-port\".", NOOP_ALL),
     KEY_ENUM(S_HV, "cold_plug_vfio", HV(cold_plug_vfio), CFG_ENUM_VFIO_PORT, CFG_VFIO_NO_PORT,
-             QEMU, "Same choice for VFIO devices attached before boot."),
+             QEMU, "Same choice for VFIO devices attached before boot.", NOOP_ALL),
     KEY_INT(S_HV, "pcie_root_port", HV(pcie_root_port), 0, 0, 16, QEMU,
             "PCIe root ports created at boot for hotplug (0 to 16)."),
     KEY_BOOL(S_HV, "disable_vhost_net", HV(disable_vhost_net), false, QEMU,
-             "Do not use the in-kernel vhost-net backend for guest networking."),
+             "Do not use the in-kernel vhost-net backend for guest networking.", NOOP_ALL),
     KEY_PATH(S_HV, "entropy_source", HV(entropy_source), "/dev/urandom", ALL,
-             "Host file feeding the guest's virtio-rng device."),
+             "Host file feeding the guest's virtio-rng device; it must match\n"
+             "valid_entropy_sources. Empty leaves QEMU's default (/dev/urandom)."),
     KEY_BOOL(S_HV, "enable_debug", HV(enable_debug), false, ALL,
              "Verbose hypervisor and guest kernel output."),
     KEY_PATH(S_HV, "guest_hook_path", HV(guest_hook_path), "", ALL,
              "Folder inside the guest holding OCI hooks (prestart/, poststart/,\n"
-             "poststop/) that the agent runs; empty means none."),
+             "poststop/) that the agent runs; empty means none.", NOOP_ALL),
     KEY_BOOL(S_HV, "disable_guest_selinux", HV(disable_guest_selinux), true, ALL,
-             "Boot the guest with selinux=0."),
+             "Boot the guest with selinux=0.", NOOP_ALL),
     KEY_BOOL(S_HV, "use_legacy_serial", HV(use_legacy_serial), false, QEMU,
-             "Use a legacy serial port (ttyS0) for the guest console."),
+             "Use a legacy serial port (ttyS0) for the guest console.", NOOP_ALL),
     KEY_STRV(S_HV, "enable_annotations", HV(enable_annotations), def_annotations, ALL,
              "Pod annotations io.katacontainers.config.hypervisor.<name> that may\n"
              "override this section. Each item is a regular expression that must match\n"
@@ -303,71 +314,78 @@ const struct cfg_key cfg_schema[] = {
 
     /* [factory]: VM templating and caching (QEMU). */
     KEY_BOOL(S_FA, "enable_template", FA(enable_template), false, QEMU,
-             "Create VMs by cloning a template VM (needs initrd, not image)."),
+             "Create VMs by cloning a template VM (needs initrd, not image).", NOOP_ALL),
     KEY_PATH(S_FA, "template_path", FA(template_path), "/run/vc/vm/template", QEMU,
-             "Where the template VM is kept."),
+             "Where the template VM is kept.", NOOP_ALL),
     KEY_INT(S_FA, "vm_cache_number", FA(vm_cache_number), 0, 0, 1024, QEMU,
-            "VMs kept booted in advance by the VM cache; 0 turns the cache off."),
+            "VMs kept booted in advance by the VM cache; 0 turns the cache off.", NOOP_ALL),
     KEY_PATH(S_FA, "vm_cache_endpoint", FA(vm_cache_endpoint),
-             "/var/run/kata-containers/cache.sock", QEMU, "Unix socket of the VM cache."),
+             "/var/run/kata-containers/cache.sock", QEMU, "Unix socket of the VM cache.", NOOP_ALL),
 
     /* [agent.kata]: the guest agent. */
     KEY_BOOL(S_AG, "enable_debug", AG(enable_debug), false, ALL,
              "Make the agent log at debug level (agent.log=debug)."),
-    KEY_BOOL(S_AG, "enable_tracing", AG(enable_tracing), false, ALL, "Agent trace spans."),
+    KEY_BOOL(S_AG, "enable_tracing", AG(enable_tracing), false, ALL, "Agent trace spans.",
+             NOOP_ALL),
     KEY_STRV(S_AG, "kernel_modules", AG(kernel_modules), NULL, ALL,
              "Guest kernel modules the agent loads before the first container,\n"
              "each item \"name param=value ...\"."),
     KEY_BOOL(S_AG, "debug_console_enabled", AG(debug_console_enabled), false, ALL,
              "Offer a debug shell in the guest on vsock port 1026."),
+    KEY_INT(S_AG, "container_pipe_size", AG(container_pipe_size), 0, 0, 1073741824, ALL,
+            "Size in bytes of the stdout and stderr pipes of container processes\n"
+            "(agent.container_pipe_size); 0 keeps the guest kernel's default. Upstream\n"
+            "sets it with the annotation io.katacontainers.config.agent.container_pipe_size."),
     KEY_INT(S_AG, "dial_timeout", AG(dial_timeout), 45, 1, 3600, ALL,
             "Seconds to keep trying to reach the agent after boot."),
     KEY_INT(S_AG, "cdh_api_timeout", AG(cdh_api_timeout), 50, 1, 3600, ALL,
-            "Seconds allowed for confidential data hub calls."),
+            "Seconds allowed for confidential data hub calls.", NOOP_ALL),
     KEY_ENUM(S_AG, "transport", AG(transport), CFG_ENUM_TRANSPORT, CFG_TRANSPORT_AUTO, ALL,
              "Agent channel (not an upstream key): \"vsock\", \"virtio-serial\" (a port\n"
              "named agent.channel.0) or \"auto\": vsock where /dev/vhost-vsock works,\n"
              "virtio-serial otherwise. Cloud Hypervisor always uses its hybrid vsock."),
 
     /* [runtime]: the shim. */
-    KEY_BOOL(S_RT, "enable_debug", RT(enable_debug), false, ALL, "Shim debug logging."),
-    KEY_BOOL(S_RT, "enable_tracing", RT(enable_tracing), false, ALL, "Shim trace spans."),
+    KEY_BOOL(S_RT, "enable_debug", RT(enable_debug), false, ALL, "Shim debug logging.", NOOP_ALL),
+    KEY_BOOL(S_RT, "enable_tracing", RT(enable_tracing), false, ALL, "Shim trace spans.", NOOP_ALL),
     KEY_ENUM(S_RT, "internetworking_model", RT(internetworking_model), CFG_ENUM_NETMODEL,
              CFG_NET_TCFILTER, ALL,
              "How the pod's network interface is joined to the VM: \"tcfilter\" (tc\n"
              "redirect to a tap), \"macvtap\" or \"none\" (a tap only)."),
     KEY_BOOL(S_RT, "disable_guest_seccomp", RT(disable_guest_seccomp), true, ALL,
-             "Do not apply the container's seccomp profile inside the guest."),
+             "Do not apply the container's seccomp profile inside the guest; false\n"
+             "sends it to the agent, which installs it before the container starts."),
     KEY_BOOL(S_RT, "disable_new_netns", RT(disable_new_netns), false, ALL,
              "Keep the shim and hypervisor in the host network namespace; only valid\n"
              "with internetworking_model = \"none\"."),
     KEY_BOOL(S_RT, "sandbox_cgroup_only", RT(sandbox_cgroup_only), false, ALL,
              "Put every process of a pod (shim, hypervisor, virtiofsd) in the pod's\n"
-             "cgroup instead of a separate overhead cgroup."),
+             "cgroup instead of a separate overhead cgroup.", NOOP_ALL),
     KEY_BOOL(S_RT, "static_sandbox_resource_mgmt", RT(static_sandbox_resource_mgmt), false, ALL,
              "Size the VM once at boot from the pod's resources; no CPU or memory\n"
-             "hotplug later."),
+             "hotplug later.", NOOP_ALL),
     KEY_BOOL(S_RT, "enable_vcpus_pinning", RT(enable_vcpus_pinning), false, ALL,
-             "Pin each vCPU thread to one host CPU of the pod's cpuset."),
+             "Pin each vCPU thread to one host CPU of the pod's cpuset.", NOOP_ALL),
     KEY_STRV(S_RT, "sandbox_bind_mounts", RT(sandbox_bind_mounts), NULL, ALL,
-             "Host paths shared read-only with every guest (not with containers)."),
+             "Host paths shared read-only with every guest (not with containers).", NOOP_ALL),
     KEY_ENUM(S_RT, "vfio_mode", RT(vfio_mode), CFG_ENUM_VFIO_MODE, CFG_VFIO_MODE_GUEST_KERNEL, ALL,
              "How VFIO devices appear in containers: \"guest-kernel\" (the guest driver\n"
-             "owns them) or \"vfio\" (as /dev/vfio nodes, like runc)."),
+             "owns them) or \"vfio\" (as /dev/vfio nodes, like runc).", NOOP_ALL),
     KEY_BOOL(S_RT, "disable_guest_empty_dir", RT(disable_guest_empty_dir), true, ALL,
              "Create Kubernetes emptyDir volumes on the host and share them, instead\n"
-             "of inside the guest."),
+             "of inside the guest.", NOOP_ALL),
     KEY_ENUM(S_RT, "emptydir_mode", RT(emptydir_mode), CFG_ENUM_EMPTYDIR_MODE,
              CFG_EMPTYDIR_SHARED_FS, ALL,
              "Backing of emptyDir volumes: \"shared-fs\", \"block-encrypted\" or\n"
-             "\"block-plain\"."),
-    KEY_STRV(S_RT, "experimental", RT(experimental), NULL, ALL, "Experimental features to enable."),
+             "\"block-plain\".", NOOP_ALL),
+    KEY_STRV(S_RT, "experimental", RT(experimental), NULL, ALL, "Experimental features to enable.",
+             NOOP_ALL),
     KEY_BOOL(S_RT, "enable_pprof", RT(enable_pprof), false, ALL,
-             "Upstream's Go profiler switch; accepted, no effect in this runtime."),
+             "Upstream's Go profiler switch; accepted, no effect in this runtime.", NOOP_ALL),
     KEY_INT(S_RT, "create_container_timeout", RT(create_container_timeout), 60, 1, 86400, ALL,
-            "Seconds the agent gets to create a container."),
+            "Seconds the agent gets to answer CreateContainer."),
     KEY_PATH(S_RT, "dan_conf", RT(dan_conf), "/run/kata-containers/dans", ALL,
-             "Folder of directly attachable network descriptions."),
+             "Folder of directly attachable network descriptions.", NOOP_ALL),
     KEY_COMPAT(S_RT, "guest_selinux_label", CFG_T_STRING),
     KEY_COMPAT(S_RT, "jaeger_endpoint", CFG_T_STRING),
     KEY_COMPAT(S_RT, "jaeger_user", CFG_T_STRING),

@@ -80,6 +80,9 @@ static void put_section(FILE *f, const struct cfg *c, enum cfg_section s, const 
             continue;
         fputc('\n', f);
         put_comment(f, k->doc);
+        if (cfg_key_noop(k, c->hv.kind))
+            put_comment(f, "Not implemented by this runtime: accepted, no effect (a value\n"
+                           "other than this default logs a warning).");
         fprintf(f, "%s = ", k->name);
         put_value(f, c, k);
         fputc('\n', f);

@@ -7,9 +7,12 @@
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/err.h"
+#include "lib/log.h"
 #include "lib/xalloc.h"
 
 /* Enum fields are written through int pointers. */
@@ -76,6 +79,7 @@ int cfg_defaults(enum cfg_hv_kind kind, struct cfg **ret_cfg)
     struct cfg *c = xzalloc(sizeof(*c));
     c->file = xstrdup("");
     c->dropins = strv_copy(NULL);
+    c->unimplemented = strv_copy(NULL);
     c->hv.kind = kind;
     for (size_t i = 0; i < cfg_schema_size; i++)
         if (cfg_schema[i].offset != CFG_NO_FIELD)
@@ -105,6 +109,7 @@ struct cfg *cfg_free(struct cfg *c)
     }
     free(c->file);
     cfg_strv_free(c->dropins);
+    cfg_strv_free(c->unimplemented);
     free(c);
     return NULL;
 }
@@ -114,6 +119,7 @@ int cfg_dup(const struct cfg *c, struct cfg **ret_cfg)
     struct cfg *d = xmemdup(c, sizeof(*c));
     d->file = xstrdup(c->file ? c->file : "");
     d->dropins = strv_copy((const char *const *)c->dropins);
+    d->unimplemented = strv_copy((const char *const *)c->unimplemented);
     for (size_t i = 0; i < cfg_schema_size; i++) {
         const struct cfg_key *k = &cfg_schema[i];
         if (k->offset == CFG_NO_FIELD)
@@ -423,4 +429,111 @@ int cfg_validate_files(const struct cfg *c, const char *file, const char *const 
 int cfg_validate(const struct cfg *c, struct err *e)
 {
     return cfg_validate_at(c, NULL, NULL, e);
+}
+
+/* Keys without effect ---------------------------------------------------- */
+
+bool cfg_key_noop(const struct cfg_key *k, enum cfg_hv_kind kind)
+{
+    return k->offset != CFG_NO_FIELD && (unsigned)kind < _CFG_HV_MAX &&
+           (k->noop & (1u << kind)) != 0;
+}
+
+/* The value as TOML would spell it, cut to fit: enough to recognise it. */
+static void format_value(const struct cfg *c, const struct cfg_key *k, char *buf, size_t len)
+{
+    const void *f = cfg_field_const(c, k);
+    switch (k->type) {
+    case CFG_T_BOOL:
+        snprintf(buf, len, "%s", *(const bool *)f ? "true" : "false");
+        return;
+    case CFG_T_INT:
+        snprintf(buf, len, "%d", *(const int *)f);
+        return;
+    case CFG_T_ENUM:
+        snprintf(buf, len, "\"%s\"", cfg_enum_name(k->enum_kind, *(const int *)f));
+        return;
+    case CFG_T_STRING:
+    case CFG_T_PATH:
+        snprintf(buf, len, "\"%.*s\"", 96, *(char *const *)f);
+        return;
+    case CFG_T_STRV: {
+        char *const *v = *(char **const *)f;
+        size_t n = cfg_strv_len(v);
+        if (n == 0)
+            snprintf(buf, len, "[]");
+        else
+            snprintf(buf, len, "[\"%.*s\"%s]", 64, v[0], n > 1 ? ", ..." : "");
+        return;
+    }
+    }
+    snprintf(buf, len, "?");
+}
+
+/* origin (an annotation set, say) replaces the file and line. */
+static char *noop_message(const struct cfg *c, const struct cfg_lines *where,
+                          const char *origin, const struct cfg_key *k)
+{
+    char at[160], value[128], *msg;
+    if (origin)
+        snprintf(at, sizeof(at), "%s: [%s] %s", origin, cfg_section_name(k->section, c->hv.kind),
+                 k->name);
+    else
+        place(c, where, k, at, sizeof(at));
+    format_value(c, k, value, sizeof(value));
+    if (asprintf(&msg, "%s = %s is not implemented by this runtime and has no effect", at,
+                 value) < 0)
+        abort(); /* out of memory, as xmalloc */
+    return msg;
+}
+
+/* Messages for the no-op keys of c that differ from base. */
+static char **collect_noop(const struct cfg *base, const struct cfg *c,
+                           const struct cfg_lines *where, const char *origin)
+{
+    size_t n = 0;
+    char **msgs = xnew(char *, 1);
+    for (size_t i = 0; i < cfg_schema_size; i++) {
+        const struct cfg_key *k = &cfg_schema[i];
+        if (!cfg_key_noop(k, c->hv.kind) || field_equal(base, c, k))
+            continue;
+        msgs = xrealloc(msgs, (n + 2) * sizeof(*msgs));
+        msgs[n++] = noop_message(c, where, origin, k);
+        msgs[n] = NULL;
+    }
+    return msgs;
+}
+
+char **cfg_unimplemented_at(const struct cfg *c, const char *file, const char *const *files,
+                            const int *lines)
+{
+    _cleanup_cfg_ struct cfg *defaults = NULL;
+    struct cfg_lines at = {file, files, lines};
+    if (cfg_defaults(c->hv.kind, &defaults) < 0)
+        return strv_copy(NULL);
+    return collect_noop(defaults, c, file && lines ? &at : NULL, NULL);
+}
+
+int cfg_unimplemented(const struct cfg *c, char ***ret_msgs)
+{
+    char **msgs = cfg_unimplemented_at(c, NULL, NULL, NULL);
+    *ret_msgs = msgs;
+    return (int)cfg_strv_len(msgs);
+}
+
+char **cfg_unimplemented_free(char **msgs)
+{
+    return cfg_strv_free(msgs);
+}
+
+int cfg_warn_unimplemented(const struct cfg *base, const struct cfg *c, const char *origin)
+{
+    if (base->hv.kind != c->hv.kind)
+        return 0;
+    char **msgs = collect_noop(base, c, NULL, origin ? origin : "override");
+    int n = (int)cfg_strv_len(msgs);
+    for (int i = 0; i < n; i++)
+        log_warn("%s", msgs[i]);
+    cfg_strv_free(msgs);
+    return n;
 }

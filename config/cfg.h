@@ -9,7 +9,9 @@
  * kata-runtime check's and the drivers' job); the one exception is a
  * warning when shared_fs = "virtio-9p" and the guest's file-system manifest
  * (config/guestcheck.h) lacks 9p. Unknown sections and keys
- * are logged with log_warn() as FILE:LINE and ignored; wrong types and bad
+ * are logged with log_warn() as FILE:LINE and ignored, and so are keys
+ * this runtime accepts but does not implement when they are set to a
+ * non-default value (cfg_unimplemented()); wrong types and bad
  * values fail with -EINVAL and "FILE:LINE: [section] key: message" in
  * struct err. Functions are reentrant; there is no global state. */
 #pragma once
@@ -123,6 +125,7 @@ struct cfg_agent {
     bool enable_tracing;
     bool debug_console_enabled;
     char **kernel_modules;              /* "name param=value ..." */
+    int container_pipe_size;            /* bytes; 0: the guest kernel's default */
     int dial_timeout;                   /* seconds */
     int cdh_api_timeout;                /* seconds */
     enum cfg_transport transport;       /* ours */
@@ -159,6 +162,9 @@ struct cfg_factory {
 struct cfg {
     char *file;                         /* the file loaded, "" for built-in defaults */
     char **dropins;                     /* drop-ins merged over file, in order (cfg_load) */
+    /* cfg_load(): one message per key set to a value this runtime does not
+     * act on (see cfg_unimplemented()), already logged as a warning. */
+    char **unimplemented;
     struct cfg_hypervisor hv;
     struct cfg_agent agent;
     struct cfg_runtime runtime;
@@ -184,6 +190,21 @@ DEFINE_CLEANUP_FUNC(struct cfg *, cfg_free)
  * paths against the valid_* lists, ...). cfg_load() runs it; callers that
  * change a cfg (annotations) run it again. Messages name the keys. */
 int cfg_validate(const struct cfg *c, struct err *e);
+
+/* Keys this runtime accepts, as upstream Kata files carry them, but does
+ * not implement (the schema marks them, per hypervisor). For each one that
+ * c holds with a value other than the built-in default for c->hv.kind,
+ * one message "[section] key = VALUE is not implemented by this runtime and
+ * has no effect", prefixed with "FILE: " (cfg_load() keeps the same list,
+ * with FILE:LINE, in c->unimplemented). Never an error: existing Kata files
+ * keep loading. *ret_msgs is NULL-terminated (empty when there is nothing
+ * to say); free it with cfg_unimplemented_free(). Returns the count. */
+int cfg_unimplemented(const struct cfg *c, char ***ret_msgs);
+char **cfg_unimplemented_free(char **msgs);
+/* The same for the keys whose value differs between base and c (c being
+ * base with overrides applied, e.g. pod annotations): each is logged with
+ * log_warn(), prefixed with origin. Returns the count. */
+int cfg_warn_unimplemented(const struct cfg *base, const struct cfg *c, const char *origin);
 
 /* Field-by-field comparison over the schema: 0 when equal, otherwise 1 with
  * "[section] key" of the first difference in ret_key (may be NULL). */

@@ -99,6 +99,17 @@ static char *build_cmdline(const struct hv_config *cfg)
         append(&s, "root=/dev/vda1 rootflags=data=ordered,errors=remount-ro ro rootfstype=ext4");
     append(&s, "console=ttyS0,115200n8 panic=1 no_timer_check noreplace-smp");
     append(&s, cfg->debug ? "agent.log=debug" : "quiet");
+    if (cfg->debug_console) {
+        char console[64];
+        snprintf(console, sizeof(console), "agent.debug_console agent.debug_console_vport=%d",
+                 HV_DEBUG_CONSOLE_VPORT);
+        append(&s, console);
+    }
+    if (cfg->container_pipe_size) {
+        char pipe[48];
+        snprintf(pipe, sizeof(pipe), "agent.container_pipe_size=%u", cfg->container_pipe_size);
+        append(&s, pipe);
+    }
     if (cfg->kernel_params && *cfg->kernel_params)
         append(&s, cfg->kernel_params);
     return s;
@@ -379,7 +390,7 @@ static void fill_vm_config(const struct hv_vm *vm, struct clh_vm_config *vc)
         .fs_num_queues = 1,
         .fs_queue_size = 1024,
         .serial_file = c->console_log,
-        .rng_src = "/dev/urandom",
+        .rng_src = cfg->entropy_source ? cfg->entropy_source : "/dev/urandom",
     };
 }
 

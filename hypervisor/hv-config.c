@@ -109,9 +109,15 @@ int hv_config_from_cfg(const struct cfg *c, const char *shared_dir, struct hv_co
         h->virtio_fs_extra_args[0] ? (const char *const *)h->virtio_fs_extra_args : NULL;
     hc.msize_9p = h->msize_9p > 0 ? (unsigned)h->msize_9p : 0;
     hc.tcg_tb_size_mib = h->tcg_tb_size > 0 ? (unsigned)h->tcg_tb_size : 0;
+    hc.entropy_source = opt(h->entropy_source);
+    hc.mem_prealloc = h->enable_mem_prealloc || h->enable_hugepages;
+    hc.hugepages = h->enable_hugepages;
     hc.free_page_reporting = h->reclaim_guest_freed_memory;
     hc.release_kernel_pages = h->release_kernel_file_pages;
     hc.debug = h->enable_debug || c->agent.enable_debug;
+    hc.debug_console = c->agent.debug_console_enabled;
+    hc.container_pipe_size =
+        c->agent.container_pipe_size > 0 ? (unsigned)c->agent.container_pipe_size : 0;
     *ret = hc;
     return 0;
 }

@@ -28,6 +28,9 @@ enum hv_transport {
 };
 enum hv_shared_fs { HV_SHARED_FS_VIRTIO_FS, HV_SHARED_FS_VIRTIO_9P, HV_SHARED_FS_NONE };
 
+/* Kata's debug console port ([agent.kata] debug_console_enabled). */
+#define HV_DEBUG_CONSOLE_VPORT 1026
+
 /* Plain values; the shim fills this from the loaded configuration. Strings
  * are borrowed for the lifetime of the VM; NULL means "not set". */
 struct hv_config {
@@ -55,9 +58,14 @@ struct hv_config {
     const char *const *virtiofsd_extra_args;  /* NULL-terminated, may be NULL */
     unsigned msize_9p;
     unsigned tcg_tb_size_mib;  /* TCG translation cache; 0: the driver's default */
+    const char *entropy_source; /* virtio-rng's host file; NULL: the VMM's default */
+    bool mem_prealloc;         /* allocate all guest RAM when the VM starts */
+    bool hugepages;            /* guest RAM from huge pages (QEMU; implies mem_prealloc) */
     bool free_page_reporting;  /* virtio-balloon returning freed guest pages */
     bool release_kernel_pages; /* QEMU: page out its kernel file mapping once running */
     bool debug;                /* console log at debug, agent.log=debug */
+    bool debug_console;        /* agent.debug_console on vsock port HV_DEBUG_CONSOLE_VPORT */
+    unsigned container_pipe_size; /* agent.container_pipe_size; 0: not passed */
 };
 
 /* What a driver, on this host, can do. */

@@ -157,19 +157,49 @@ int qemu_argv_kernel_params(const struct hv_config *cfg, const struct qemu_argv_
     char tsc[32] = "";
     if (ch->accel == HV_ACCEL_TCG && ch->tsc_khz)
         snprintf(tsc, sizeof(tsc), " tsc_early_khz=%u", ch->tsc_khz);
+    /* What Kata's runtime appends for [agent.kata] debug_console_enabled and
+     * the container_pipe_size annotation (kata.md §2). */
+    char console[64] = "", pipe[48] = "";
+    if (cfg->debug_console)
+        snprintf(console, sizeof(console), " agent.debug_console agent.debug_console_vport=%d",
+                 HV_DEBUG_CONSOLE_VPORT);
+    if (cfg->container_pipe_size)
+        snprintf(pipe, sizeof(pipe), " agent.container_pipe_size=%u", cfg->container_pipe_size);
     char *s;
     /* The initrd carries virtio_balloon without loading it at boot
      * (packaging/guest/modules.list): only VMs given the device pay for it. */
-    if (asprintf(&s, "console=ttyS0%s panic=1 cryptomgr.notests no_timer_check%s%s%s%s%s%s",
+    if (asprintf(&s, "console=ttyS0%s panic=1 cryptomgr.notests no_timer_check%s%s%s%s%s%s%s%s",
                  cfg->debug ? "" : " quiet", tsc,
                  cfg->image && !cfg->initrd ? " root=/dev/vda1 rootfstype=ext4 ro" : "",
                  cfg->debug ? " agent.log=debug" : "",
-                 cfg->free_page_reporting ? " agent.kernel_modules=virtio_balloon" : "",
-                 cfg->kernel_params && *cfg->kernel_params ? " " : "",
+                 cfg->free_page_reporting ? " agent.kernel_modules=virtio_balloon" : "", console,
+                 pipe, cfg->kernel_params && *cfg->kernel_params ? " " : "",
                  cfg->kernel_params ? cfg->kernel_params : "") < 0)
         abort();
     *ret_params = s;
     return 0;
+}
+
+/* Guest RAM gets an explicit backend only when something needs one:
+ * vhost-user-fs needs it shared with virtiofsd (a memfd, share=on);
+ * enable_hugepages takes it from the host's huge page pool (a hugetlb
+ * memfd: the same pages Kata gets from a file on /dev/hugepages, without
+ * depending on a hugetlbfs mount) and, as in Kata, preallocates it;
+ * enable_mem_prealloc faults all of it in before the guest starts. */
+static void add_memory_backend(struct argv *a, const struct hv_config *cfg, unsigned mem)
+{
+    bool shared = cfg->shared_fs == HV_SHARED_FS_VIRTIO_FS;
+    bool prealloc = cfg->mem_prealloc || cfg->hugepages;
+    if (!shared && !prealloc)
+        return;
+    argv_add(a, "-object");
+    if (shared || cfg->hugepages)
+        argv_addf(a, "memory-backend-memfd,id=mem0,size=%uM%s%s%s", mem, shared ? ",share=on" : "",
+                  cfg->hugepages ? ",hugetlb=on" : "", prealloc ? ",prealloc=on" : "");
+    else
+        argv_addf(a, "memory-backend-ram,id=mem0,size=%uM,prealloc=on", mem);
+    argv_add(a, "-numa");
+    argv_add(a, "node,memdev=mem0");
 }
 
 static void add_machine(struct argv *a, const struct hv_config *cfg,
@@ -202,13 +232,7 @@ static void add_machine(struct argv *a, const struct hv_config *cfg,
                   cfg->max_memory_mib);
     else
         argv_addf(a, "%uM", mem);
-    /* vhost-user-fs needs guest RAM shared with virtiofsd. */
-    if (cfg->shared_fs == HV_SHARED_FS_VIRTIO_FS) {
-        argv_add(a, "-object");
-        argv_addf(a, "memory-backend-memfd,id=mem0,size=%uM,share=on", mem);
-        argv_add(a, "-numa");
-        argv_add(a, "node,memdev=mem0");
-    }
+    add_memory_backend(a, cfg, mem);
 }
 
 static void add_common(struct argv *a, const struct qemu_argv_choices *ch)
@@ -246,8 +270,12 @@ static void add_devices(struct argv *a, const struct hv_config *cfg,
             argv_addf(a, "pcie-root-port,id=rp%u,bus=pcie.0,chassis=%u,slot=%u", i, i, i);
         }
     }
+    /* entropy_source; unset is /dev/urandom, Kata's default and QEMU's. */
     argv_add(a, "-object");
-    argv_add(a, "rng-random,id=rng0,filename=/dev/urandom");
+    argv_addf(a, "rng-random,id=rng0,filename=%s",
+              opt_escape(cfg->entropy_source && *cfg->entropy_source ? cfg->entropy_source
+                                                                     : "/dev/urandom",
+                         buf));
     argv_add(a, "-device");
     argv_addf(a, "virtio-rng-%s,rng=rng0", bus);
     /* Free page reporting: the guest hands back pages it freed (2 MiB

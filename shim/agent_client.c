@@ -65,6 +65,7 @@ struct agent_client {
     agent_oom_fn oom_fn;
     void *oom_ud;
     struct loop_source *oom_timer;
+    uint64_t create_timeout_ns; /* CreateContainer's deadline; 0: CALL_TIMEOUT_NS */
 };
 
 static void report_lost(struct agent_client *ac)
@@ -240,6 +241,11 @@ static int call(struct agent_client *ac, const char *service, const char *method
 #define CALL_EMPTY(ac, method, req, fn, ud, ret_op)                                            \
     call(ac, AGENT_SERVICE, method, &(req).base, &google__protobuf__empty__descriptor,         \
          CALL_TIMEOUT_NS, OP_EMPTY, 0, fn, ud, ret_op)
+
+void agent_client_set_create_timeout(struct agent_client *ac, uint64_t timeout_ns)
+{
+    ac->create_timeout_ns = timeout_ns;
+}
 
 void agent_op_cancel(struct agent_op *op)
 {
@@ -460,9 +466,55 @@ int agent_call_unused_reply(struct agent_client *ac, const char *method,
                 ret_op);
 }
 
+/* KernelModule messages for items "name param=value ...": the words are
+ * cut in place in one copy of the items, which the caller frees with the
+ * returned array (words[0] and mods[0]) once the request is packed. */
+struct modules_msg {
+    Grpc__KernelModule *mods;
+    Grpc__KernelModule **ptrs;
+    char **words;
+    char *text;
+};
+
+static void modules_msg_build(const char *const *items, size_t n, struct modules_msg *m)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += strlen(items[i]) + 1;
+    m->mods = xnew(Grpc__KernelModule, n ? n : 1);
+    m->ptrs = xnew(Grpc__KernelModule *, n ? n : 1);
+    m->words = xnew(char *, total + 1); /* at most one word per byte */
+    m->text = xmalloc(total + 1);
+    char *t = m->text, **w = m->words;
+    for (size_t i = 0; i < n; i++) {
+        Grpc__KernelModule *k = &m->mods[i];
+        grpc__kernel_module__init(k);
+        m->ptrs[i] = k;
+        size_t len = strlen(items[i]);
+        memcpy(t, items[i], len + 1);
+        char *save = NULL;
+        char *name = strtok_r(t, " \t", &save);
+        k->name = name ? name : t;
+        k->parameters = w;
+        for (char *p = strtok_r(NULL, " \t", &save); p; p = strtok_r(NULL, " \t", &save))
+            w[k->n_parameters++] = p;
+        w += k->n_parameters;
+        t += len + 1;
+    }
+}
+
+static void modules_msg_done(struct modules_msg *m)
+{
+    free(m->mods);
+    free(m->ptrs);
+    free(m->words);
+    free(m->text);
+}
+
 int agent_create_sandbox(struct agent_client *ac, const char *sandbox_id, const char *hostname,
                          char *const *dns, size_t n_dns, enum agent_share share, unsigned msize_9p,
-                         agent_reply_fn fn, void *ud, struct agent_op **ret_op)
+                         const char *const *modules, size_t n_modules, agent_reply_fn fn,
+                         void *ud, struct agent_op **ret_op)
 {
     Grpc__CreateSandboxRequest req = GRPC__CREATE_SANDBOX_REQUEST__INIT;
     Grpc__Storage st = GRPC__STORAGE__INIT;
@@ -500,7 +552,13 @@ int agent_create_sandbox(struct agent_client *ac, const char *sandbox_id, const 
         req.storages = sts;
         req.n_storages = 1;
     }
-    return CALL_EMPTY(ac, "CreateSandbox", req, fn, ud, ret_op);
+    struct modules_msg mods;
+    modules_msg_build(modules, n_modules, &mods);
+    req.kernel_modules = mods.ptrs;
+    req.n_kernel_modules = n_modules;
+    int r = CALL_EMPTY(ac, "CreateSandbox", req, fn, ud, ret_op);
+    modules_msg_done(&mods);
+    return r;
 }
 
 int agent_destroy_sandbox(struct agent_client *ac, agent_reply_fn fn, void *ud,
@@ -520,7 +578,9 @@ int agent_create_container(struct agent_client *ac, const char *cid, struct agen
     req.exec_id = (char *)cid;
     req.oci = spec->spec;
     req.sandbox_pidns = spec->sandbox_pidns;
-    r = CALL_EMPTY(ac, "CreateContainer", req, fn, ud, ret_op);
+    r = call(ac, AGENT_SERVICE, "CreateContainer", &req.base, &google__protobuf__empty__descriptor,
+             ac->create_timeout_ns ? ac->create_timeout_ns : CALL_TIMEOUT_NS, OP_EMPTY, 0, fn, ud,
+             ret_op);
     agent_spec_free(spec);
     return r;
 }

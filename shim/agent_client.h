@@ -13,7 +13,8 @@
  * When the connection closes, or agent_client_disconnect() is called
  * because the VM died, every pending call fails with -ECONNRESET and
  * lost() runs once. Deadlines follow Kata: none for WaitProcess,
- * ReadStdout/ReadStderr and GetOOMEvent (long polls), 60 s otherwise.
+ * ReadStdout/ReadStderr and GetOOMEvent (long polls), create_container_timeout
+ * for CreateContainer (agent_client_set_create_timeout()), 60 s otherwise.
  * Errors are negative errno values with text in struct agent_reply.msg. */
 #pragma once
 
@@ -74,17 +75,24 @@ int agent_call_unused_reply(struct agent_client *ac, const char *method,
 /* Sandbox. share: the Storage CreateSandbox asks the agent to mount for
  * the shared folder (tag kataShared) at the guest's container folder;
  * msize_9p: the 9p message size ([hypervisor.qemu] msize_9p), 0 for Kata's
- * default. */
+ * default; modules[0..n_modules): [agent.kata] kernel_modules items, each
+ * "name param=value ..." as runtime_config_check_module() left it, sent as
+ * KernelModule{name, parameters} for the agent to load first. */
 enum agent_share { AGENT_SHARE_NONE, AGENT_SHARE_VIRTIO_FS, AGENT_SHARE_9P };
 #define AGENT_MSIZE_9P_DEFAULT 8192
 int agent_create_sandbox(struct agent_client *ac, const char *sandbox_id, const char *hostname,
                          char *const *dns, size_t n_dns, enum agent_share share, unsigned msize_9p,
-                         agent_reply_fn fn, void *ud, struct agent_op **ret_op);
+                         const char *const *modules, size_t n_modules, agent_reply_fn fn,
+                         void *ud, struct agent_op **ret_op);
 int agent_destroy_sandbox(struct agent_client *ac, agent_reply_fn fn, void *ud,
                           struct agent_op **ret_op);
 /* Starts the GetOOMEvent long-poll loop: fn for each OOM event, until the
  * connection is lost (1 s pause after a failed call). */
 void agent_watch_oom(struct agent_client *ac, agent_oom_fn fn, void *ud);
+
+/* CreateContainer's deadline ([runtime] create_container_timeout, as
+ * Kata); 0 restores the 60 s every other call has. */
+void agent_client_set_create_timeout(struct agent_client *ac, uint64_t timeout_ns);
 
 /* Containers. spec is consumed (freed) in every case. */
 int agent_create_container(struct agent_client *ac, const char *cid, struct agent_spec *spec,

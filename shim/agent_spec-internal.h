@@ -10,6 +10,9 @@
 struct agent_spec {
     Grpc__Spec *spec;   /* owned (oci_spec_json_free) */
     bool sandbox_pidns; /* the spec named a PID namespace path */
+    /* The container's seccomp profile, taken out of spec->linux_ until
+     * agent_spec_guest_seccomp() puts it back or it is freed with s. */
+    Grpc__LinuxSeccomp *seccomp;
 };
 
 /* A converted OCI fragment: an owned whole Spec of which one part is used. */

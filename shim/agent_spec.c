@@ -102,7 +102,9 @@ static void constrain(struct agent_spec *s, const char *cid, const char *guest_r
     set_string(&spec->root->path, guest_root);
     if (!l)
         return;
-    drop_message(&l->seccomp);
+    /* Out of the spec unless disable_guest_seccomp = false asks for it. */
+    s->seccomp = l->seccomp;
+    l->seccomp = NULL;
     constrain_resources(l->resources);
     constrain_namespaces(l, &s->sandbox_pidns);
     /* A systemd slice means nothing to the agent's cgroupfs driver. */
@@ -280,9 +282,23 @@ void agent_spec_dns_free(char **lines, size_t n)
     free(lines);
 }
 
+void agent_spec_guest_seccomp(struct agent_spec *s, bool apply)
+{
+    if (apply && s->seccomp && s->spec->linux_ && !s->spec->linux_->seccomp) {
+        s->spec->linux_->seccomp = s->seccomp;
+        s->seccomp = NULL;
+    }
+}
+
+bool agent_spec_has_seccomp(const struct agent_spec *s)
+{
+    return s->spec->linux_ && s->spec->linux_->seccomp;
+}
+
 struct agent_spec *agent_spec_free(struct agent_spec *s)
 {
     if (s) {
+        drop_message(&s->seccomp);
         oci_spec_json_free(s->spec);
         free(s);
     }

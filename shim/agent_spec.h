@@ -1,7 +1,8 @@
 /* OCI JSON (config.json, an Exec process, Update resources) turned into
  * what the agent gets, through lib/oci_spec_json, and rewritten for the
  * guest as Kata's constrainGRPCSpec does (docs/facts kata.md §3): hooks
- * and seccomp dropped (hooks run on the host), device/pids/blkio/network
+ * and seccomp dropped (hooks run on the host; seccomp is put back by
+ * agent_spec_guest_seccomp()), device/pids/blkio/network
  * resources and cpuset cleared, network/cgroup/time namespaces removed,
  * other namespace paths emptied (a PID namespace path becomes
  * sandbox_pidns; a UTS namespace path, the pod's, drops the UTS namespace
@@ -24,6 +25,15 @@ int agent_spec_parse(const char *json, size_t len, const char *cid, const char *
                      struct agent_spec **ret_spec, struct err *e);
 /* NULL-safe, returns NULL. */
 struct agent_spec *agent_spec_free(struct agent_spec *s);
+
+/* [runtime] disable_guest_seccomp = false (apply): puts the container's
+ * seccomp profile, which loading takes out, back into the spec, so the
+ * agent installs it in the guest (agent/seccomp_filter.c), as Kata does
+ * when its agent supports seccomp (ours always does). Without this call
+ * the profile is not sent. */
+void agent_spec_guest_seccomp(struct agent_spec *s, bool apply);
+/* Whether the spec sent to the agent carries a seccomp profile. */
+bool agent_spec_has_seccomp(const struct agent_spec *s);
 
 /* The pod's DNS as CreateSandbox carries it, as Kata's runtime finds it:
  * the lines of the host file the spec mounts at /etc/resolv.conf (CRI

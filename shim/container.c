@@ -313,6 +313,9 @@ static void mount_done(void *ud)
         cjob_free(j);
         return;
     }
+    agent_spec_guest_seccomp(j->spec, c->sb->cfg.guest_seccomp);
+    if (c->sb->ac)
+        agent_client_set_create_timeout(c->sb->ac, c->sb->cfg.create_container_timeout_ns);
     r = agent_create_container(c->sb->ac, c->id, TAKE_PTR(j->spec), create_done, c, NULL);
     cjob_free(j);
     if (r < 0)

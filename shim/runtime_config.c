@@ -51,6 +51,9 @@ static int apply_annotations(struct cfg **c, const char *config_json, struct err
         struct cfg *applied = NULL;
         r = annotations_apply(*c, list, n, &applied, e);
         if (r >= 0) {
+            char origin[512];
+            snprintf(origin, sizeof(origin), "%s: annotations", config_json);
+            cfg_warn_unimplemented(*c, applied, origin);
             cfg_free(*c);
             *c = applied;
         }
@@ -86,7 +89,9 @@ static int snapshot(const struct hv_config *hc, struct runtime_config *ret, stru
         (r = keep(ret->virtiofsd_path, sizeof(ret->virtiofsd_path), hc->virtiofsd_path,
                   "virtio_fs_daemon", e)) < 0 ||
         (r = keep(ret->virtiofsd_cache, sizeof(ret->virtiofsd_cache), hc->virtiofsd_cache,
-                  "virtio_fs_cache", e)) < 0)
+                  "virtio_fs_cache", e)) < 0 ||
+        (r = keep(ret->entropy_source, sizeof(ret->entropy_source), hc->entropy_source,
+                  "entropy_source", e)) < 0)
         return r;
     ret->n_extra_args = 0;
     for (size_t i = 0; hc->virtiofsd_extra_args && hc->virtiofsd_extra_args[i]; i++) {
@@ -103,6 +108,73 @@ static int snapshot(const struct hv_config *hc, struct runtime_config *ret, stru
     ret->hv.machine_type = ret->hv.cpu_model = ret->hv.kernel_params = NULL;
     ret->hv.virtiofsd_path = ret->hv.virtiofsd_cache = ret->hv.shared_dir = NULL;
     ret->hv.virtiofsd_extra_args = NULL;
+    ret->hv.entropy_source = NULL;
+    return 0;
+}
+
+#define MODULES_KEY "[agent.kata] kernel_modules"
+
+static bool blank(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f';
+}
+
+int runtime_config_check_module(const char *item, char *buf, size_t size, struct err *e)
+{
+    size_t n = 0, words = 0;
+    for (const char *p = item; *p;) {
+        while (blank(*p))
+            p++;
+        size_t len = 0;
+        while (p[len] && !blank(p[len]))
+            len++;
+        if (!len)
+            break;
+        if (words == 0) {
+            if (len > RUNTIME_CONFIG_MODULE_NAME_MAX)
+                return err_set(e, -EINVAL, MODULES_KEY ": \"%.*s\": a module name has at most %d "
+                               "characters", (int)len, p, RUNTIME_CONFIG_MODULE_NAME_MAX);
+            for (size_t i = 0; i < len; i++)
+                if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
+                      (p[i] >= '0' && p[i] <= '9') || p[i] == '_' || p[i] == '-'))
+                    return err_set(e, -EINVAL, MODULES_KEY ": \"%.*s\" is not a module name "
+                                   "(letters, digits, '-' and '_')", (int)len, p);
+        }
+        for (size_t i = 0; i < len; i++)
+            if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+                return err_set(e, -EINVAL, MODULES_KEY ": the parameters of %.*s have a control "
+                               "character", (int)strcspn(item + strspn(item, " \t"), " \t"),
+                               item + strspn(item, " \t"));
+        if (n + (words ? 1 : 0) + len >= size)
+            return err_set(e, -ENAMETOOLONG, MODULES_KEY ": an item is longer than %zu bytes",
+                           size - 1);
+        if (words)
+            buf[n++] = ' ';
+        memcpy(buf + n, p, len);
+        n += len;
+        buf[n] = '\0';
+        words++;
+        p += len;
+    }
+    if (!words)
+        return err_set(e, -EINVAL, MODULES_KEY ": an empty item: each item starts with a module "
+                       "name");
+    return 0;
+}
+
+static int keep_modules(char *const *items, struct runtime_config *ret, struct err *e)
+{
+    ret->n_kernel_modules = 0;
+    for (size_t i = 0; items && items[i]; i++) {
+        if (i == RUNTIME_CONFIG_MODULES_MAX)
+            return err_set(e, -E2BIG, MODULES_KEY ": more than %d modules",
+                           RUNTIME_CONFIG_MODULES_MAX);
+        int r = runtime_config_check_module(items[i], ret->kernel_modules[i],
+                                            sizeof(ret->kernel_modules[i]), e);
+        if (r < 0)
+            return r;
+        ret->n_kernel_modules = i + 1;
+    }
     return 0;
 }
 
@@ -124,6 +196,8 @@ int runtime_config_load(const char *config_path, const char *config_json,
     memset(ret, 0, sizeof(*ret));
     if ((r = snapshot(&hc, ret, e)) < 0)
         return err_prefix(e, "%s", file);
+    if ((r = keep_modules(c->agent.kernel_modules, ret, e)) < 0)
+        return err_prefix(e, "%s", file);
     snprintf(ret->file, sizeof(ret->file), "%s", file);
     ret->kind = hc.kind;
     ret->shared_fs = hc.shared_fs;
@@ -132,6 +206,8 @@ int runtime_config_load(const char *config_path, const char *config_json,
                      : c->runtime.internetworking_model == CFG_NET_NONE  ? NETWORK_NONE
                                                                           : NETWORK_TCFILTER;
     ret->disable_new_netns = c->runtime.disable_new_netns;
+    ret->guest_seccomp = !c->runtime.disable_guest_seccomp;
+    ret->create_container_timeout_ns = (uint64_t)c->runtime.create_container_timeout * SEC;
     return 0;
 }
 
@@ -154,6 +230,7 @@ void runtime_config_to_hv(struct runtime_config *c, const char *shared_dir,
     ret_hv->kernel_params = opt(c->kernel_params);
     ret_hv->virtiofsd_path = opt(c->virtiofsd_path);
     ret_hv->virtiofsd_cache = opt(c->virtiofsd_cache);
+    ret_hv->entropy_source = opt(c->entropy_source);
     ret_hv->shared_dir = c->shared_fs == HV_SHARED_FS_NONE ? NULL : shared_dir;
     for (size_t i = 0; i < c->n_extra_args; i++)
         c->extra_ptrs[i] = c->extra_args[i];

@@ -173,8 +173,14 @@ static enum agent_share guest_share(const struct sandbox *sb)
 
 static void send_create_sandbox(struct sandbox *sb)
 {
+    /* [agent.kata] kernel_modules, after the pod's annotations: Kata's agent
+     * loads them before it answers. */
+    const char *modules[RUNTIME_CONFIG_MODULES_MAX];
+    for (size_t i = 0; i < sb->cfg.n_kernel_modules; i++)
+        modules[i] = sb->cfg.kernel_modules[i];
     int r = agent_create_sandbox(sb->ac, sb->id, sb->hostname, sb->dns, sb->n_dns, guest_share(sb),
-                                 sb->cfg.hv.msize_9p, create_sandbox_done, sb, NULL);
+                                 sb->cfg.hv.msize_9p, modules, sb->cfg.n_kernel_modules,
+                                 create_sandbox_done, sb, NULL);
 
     if (r < 0)
         sb_fail(sb, r, "CreateSandbox: the agent is not connected");

@@ -299,6 +299,14 @@ static void check_assets(struct report *r, const struct cfg *c)
     check_guest_fs(r, hv);
 }
 
+/* Keys the file sets that this runtime accepts but does not act on: the
+ * same messages cfg_load() logged, as warnings a reader of the report sees. */
+static void check_config_keys(struct report *r, const struct cfg *c)
+{
+    for (char *const *m = c->unimplemented; m && *m; m++)
+        line(r, WARN, "config-key", "%s", *m);
+}
+
 static void check_shim(struct report *r)
 {
     char path[4096];
@@ -351,6 +359,7 @@ int check_run(const struct conf *rc, const struct check_options *o)
     host_facts_collect(c, &h);
     line(&r, OK, "config", "%s (%s, from %s)", rc->path,
          cfg_enum_name(CFG_ENUM_HV_KIND, (int)c->hv.kind), rc->source);
+    check_config_keys(&r, c);
     check_cpu(&r, &h);
     check_kvm(&r, c, &h);
     check_vsock(&r, c, &h);

@@ -52,6 +52,8 @@ static json_object *runtime_section(const struct conf *rc)
     add_str(conf, "Path", rc->path);
     add_str(conf, "Source", rc->source);
     add_strv(conf, "DropIns", c->dropins); /* config.d files merged, in order */
+    /* keys set to a value this runtime accepts but does not act on */
+    add_strv(conf, "NotImplemented", c->unimplemented);
     add_bool(o, "Debug", c->runtime.enable_debug);
     add_bool(o, "Trace", c->runtime.enable_tracing);
     add_str(o, "InternetworkingModel",

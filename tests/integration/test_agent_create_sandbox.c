@@ -3,7 +3,8 @@
  * received by a real ttRPC server decoding grpc.AgentService: virtio-fs,
  * Kata's 9p storage (driver/fstype "9p", tag kataShared, options
  * "trans=virtio,version=9p2000.L,cache=mmap", "nodev", "msize=<n>" with
- * 8192 when unset), and no storage at all. */
+ * 8192 when unset), and no storage at all; and [agent.kata] kernel_modules
+ * items as KernelModule{name, parameters}. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@ struct seen {
     char driver[32], source[32], fstype[32], mount_point[128];
     char options[256]; /* joined with '|' */
     char dns[256];     /* joined with '|' */
+    char modules[256]; /* "name:param,param|name:" */
 };
 
 struct run {
@@ -40,6 +42,8 @@ struct run {
     struct agent_client *ac;
     enum agent_share share;
     unsigned msize;
+    const char *const *modules;
+    size_t n_modules;
     struct seen seen;
     int code; /* the reply's, 1 until it came */
     bool done;
@@ -60,6 +64,16 @@ static void on_create_sandbox(struct run *t, const Grpc__CreateSandboxRequest *r
     for (size_t i = 0; i < r->n_dns; i++) {
         size_t len = strlen(s->dns);
         snprintf(s->dns + len, sizeof(s->dns) - len, "%s%s", i ? "|" : "", r->dns[i]);
+    }
+    for (size_t i = 0; i < r->n_kernel_modules; i++) {
+        const Grpc__KernelModule *m = r->kernel_modules[i];
+        size_t len = strlen(s->modules);
+        snprintf(s->modules + len, sizeof(s->modules) - len, "%s%s:", i ? "|" : "", m->name);
+        for (size_t j = 0; j < m->n_parameters; j++) {
+            len = strlen(s->modules);
+            snprintf(s->modules + len, sizeof(s->modules) - len, "%s%s", j ? "," : "",
+                     m->parameters[j]);
+        }
     }
     s->n_storages = r->n_storages;
     if (r->n_storages == 0)
@@ -127,7 +141,8 @@ static void ready(struct agent_client *ac, int code, const char *msg, void *ud)
         return;
     }
     static char *const dns[] = {(char *)"nameserver 10.96.0.10", (char *)"search svc.local"};
-    r = agent_create_sandbox(ac, "sb-1", "pod-host", dns, 2, t->share, t->msize, created, t, NULL);
+    r = agent_create_sandbox(ac, "sb-1", "pod-host", dns, 2, t->share, t->msize, t->modules,
+                             t->n_modules, created, t, NULL);
     if (r < 0) {
         t->code = r;
         t->done = true;
@@ -141,7 +156,8 @@ static void lost(struct agent_client *ac, void *ud)
 }
 
 /* One client, one server, one CreateSandbox; fills t->seen. */
-static int create_sandbox(struct run *t, enum agent_share share, unsigned msize)
+static int create_sandbox_with(struct run *t, enum agent_share share, unsigned msize,
+                               const char *const *modules, size_t n_modules)
 {
     char path[PATH_MAX], uri[PATH_MAX + 16];
     int fd, r;
@@ -149,6 +165,8 @@ static int create_sandbox(struct run *t, enum agent_share share, unsigned msize)
     memset(t, 0, sizeof(*t));
     t->share = share;
     t->msize = msize;
+    t->modules = modules;
+    t->n_modules = n_modules;
     t->code = 1;
     snprintf(path, sizeof(path), "%s/agent-%d-%u.sock", test_tmpdir(), (int)share, msize);
     snprintf(uri, sizeof(uri), "unix://%s", path);
@@ -168,6 +186,11 @@ static int create_sandbox(struct run *t, enum agent_share share, unsigned msize)
         loop_run_once(t->loop, 100);
     unlink(path);
     return t->done ? t->code : -ETIMEDOUT;
+}
+
+static int create_sandbox(struct run *t, enum agent_share share, unsigned msize)
+{
+    return create_sandbox_with(t, share, msize, NULL, 0);
 }
 
 static void run_done(struct run *t)
@@ -230,6 +253,31 @@ TEST(no_share_sends_no_storage)
     ASSERT_EQ(create_sandbox(&t, AGENT_SHARE_NONE, 0), 0);
     ASSERT_EQ(t.seen.calls, 1);
     ASSERT_EQ(t.seen.n_storages, 0);
+    run_done(&t);
+    return 0;
+}
+
+TEST(kernel_modules_become_kernel_module_messages)
+{
+    /* As runtime_config_check_module() leaves them: one space between words. */
+    static const char *const mods[] = {"e1000e InterruptThrottleRate=3000,3000 EEE=1", "i915",
+                                       "virtio-balloon"};
+    struct run t;
+
+    ASSERT_EQ(create_sandbox_with(&t, AGENT_SHARE_NONE, 0, mods, ELEMENTSOF(mods)), 0);
+    ASSERT_EQ(t.seen.calls, 1);
+    ASSERT_STREQ(t.seen.modules,
+                 "e1000e:InterruptThrottleRate=3000,3000,EEE=1|i915:|virtio-balloon:");
+    run_done(&t);
+    return 0;
+}
+
+TEST(no_kernel_modules_sends_none)
+{
+    struct run t;
+
+    ASSERT_EQ(create_sandbox(&t, AGENT_SHARE_VIRTIO_FS, 0), 0);
+    ASSERT_STREQ(t.seen.modules, "");
     run_done(&t);
     return 0;
 }

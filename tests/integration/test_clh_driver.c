@@ -85,7 +85,9 @@ static int fixture_init(struct fixture *fx, const char *name)
         .path = fake_bin,
         .kernel = fx->kernel,
         .initrd = fx->initrd,
-        .kernel_params = "agent.debug_console",
+        .kernel_params = "agent.hotplug_timeout=5",
+        .debug_console = true,
+        .container_pipe_size = 131072,
         .vcpus = 2,
         .max_vcpus = 4,
         .memory_mib = 512,
@@ -94,6 +96,7 @@ static int fixture_init(struct fixture *fx, const char *name)
         .shared_dir = fx->shared,
         .virtiofsd_path = fx->vfsd,
         .virtiofsd_cache = "never",
+        .entropy_source = "/dev/random",
     };
     unlink(fx->record);
     setenv("FAKE_CLH_RECORD", fx->record, 1);
@@ -291,7 +294,10 @@ TEST(boot_dial_pause_hotplug_stop)
     ASSERT_STREQ(gets_(create, "body.payload.kernel"), fx.kernel);
     ASSERT_STREQ(gets_(create, "body.payload.initramfs"), fx.initrd);
     ASSERT_TRUE(strstr(gets_(create, "body.payload.cmdline"), "console=ttyS0") != NULL);
-    ASSERT_TRUE(strstr(gets_(create, "body.payload.cmdline"), "agent.debug_console") != NULL);
+    /* debug_console_enabled and container_pipe_size, then the user's kernel_params. */
+    ASSERT_TRUE(strstr(gets_(create, "body.payload.cmdline"),
+                       " agent.debug_console agent.debug_console_vport=1026 "
+                       "agent.container_pipe_size=131072 agent.hotplug_timeout=5") != NULL);
     ASSERT_EQ(json_object_get_int(get(create, "body.vsock.cid")), 3);
     FMT(want, "%s/sb1/clh.sock", fx.state);
     ASSERT_STREQ(gets_(create, "body.vsock.socket"), want);
@@ -299,6 +305,7 @@ TEST(boot_dial_pause_hotplug_stop)
     FMT(want, "%s/sb1/virtiofsd.sock", fx.state);
     ASSERT_STREQ(gets_(create, "body.fs.0.socket"), want);
     ASSERT_STREQ(gets_(create, "body.serial.mode"), "File");
+    ASSERT_STREQ(gets_(create, "body.rng.src"), "/dev/random"); /* entropy_source */
     FMT(want, "%s/sb1/console.log", fx.state);
     ASSERT_STREQ(gets_(create, "body.serial.file"), want);
     /* The order Kata uses: ping, create, info, boot, info; stop: vm then vmm. */

@@ -80,6 +80,9 @@ int vma_launch(struct vma_vm *v, const struct vma_opts *o)
         .virtiofsd_cache = fs ? "auto" : NULL,
         .msize_9p = ninep ? 8192 : 0,
         .kernel_params = o->kernel_params,
+        .entropy_source = o->entropy_source,
+        .mem_prealloc = o->mem_prealloc,
+        .hugepages = o->hugepages,
     };
     if (hv_vm_new(&cfg, test_tmpdir(), o->name, &v->hv, &e) < 0) {
         printf("#   %s: hv_vm_new: %s\n", o->name, err_msg(&e));

@@ -46,6 +46,9 @@ struct vma_opts {
     unsigned pcie_root_ports;      /* hotplug slots; 0: none */
     const char *kernel_params;     /* appended, may be NULL */
     const char *qemu;              /* NULL: VMA_QEMU_BIN (else a wrapper, to debug) */
+    const char *entropy_source;    /* NULL: the driver's default */
+    bool mem_prealloc;             /* hv_config's memory knobs */
+    bool hugepages;
 };
 
 struct vma_vm {

@@ -212,7 +212,7 @@ TEST(runtime_and_agent_are_not_gated)
         {ANNOTATIONS_RUNTIME "sandbox_cgroup_only", "1"},
         {ANNOTATIONS_RUNTIME "create_container_timeout", "300"},
         {ANNOTATIONS_AGENT "enable_tracing", "true"},
-        {ANNOTATIONS_AGENT "container_pipe_size", "1"}, /* upstream's, unsupported: ignored */
+        {ANNOTATIONS_AGENT "container_pipe_size", "262144"},
     };
     ASSERT_OK(annotations_apply(base, a, ELEMENTSOF(a), &c, &e));
     ASSERT_EQ(c->runtime.internetworking_model, CFG_NET_NONE);
@@ -220,6 +220,7 @@ TEST(runtime_and_agent_are_not_gated)
     ASSERT_TRUE(c->runtime.sandbox_cgroup_only);
     ASSERT_EQ(c->runtime.create_container_timeout, 300);
     ASSERT_TRUE(c->agent.enable_tracing);
+    ASSERT_EQ(c->agent.container_pipe_size, 262144);
     /* the cross-key rules run again on the result */
     struct cfg *d = NULL;
     ASSERT_EQ(apply1(base, ANNOTATIONS_RUNTIME "disable_new_netns", "true", &d, &e), -EINVAL);
@@ -235,5 +236,33 @@ TEST(enabled_but_unknown_is_ignored)
     struct err e = ERR_INIT;
     ASSERT_OK(apply1(base, HV "rx_rate_limiter_max_rate", "1000", &c, &e));
     ASSERT_EQ(cfg_compare(base, c, NULL, 0), 0);
+    return 0;
+}
+
+/* agent.container_pipe_size=N on the guest's command line: a byte count the
+ * agent accepts (0 to 2^30), anything else refused naming the annotation. */
+TEST(container_pipe_size_is_a_byte_count)
+{
+    _cleanup_cfg_ struct cfg *base = base_cfg("enable_annotations = []\n");
+    struct err e = ERR_INIT;
+    static const char *const bad[] = {"-1", "abc", "", "1073741825", "12k", " 5"};
+    for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+        struct cfg *c = NULL;
+        err_clear(&e);
+        ASSERT_EQ(apply1(base, ANNOTATIONS_AGENT "container_pipe_size", bad[i], &c, &e), -EINVAL);
+        ASSERT_TRUE(c == NULL);
+        if (!strstr(err_msg(&e), "io.katacontainers.config.agent.container_pipe_size")) {
+            printf("#   \"%s\": message \"%s\" does not name the annotation\n", bad[i],
+                   err_msg(&e));
+            return 1;
+        }
+    }
+    _cleanup_cfg_ struct cfg *zero = NULL;
+    err_clear(&e);
+    ASSERT_OK(apply1(base, ANNOTATIONS_AGENT "container_pipe_size", "0", &zero, &e));
+    ASSERT_EQ(zero->agent.container_pipe_size, 0);
+    _cleanup_cfg_ struct cfg *max = NULL;
+    ASSERT_OK(apply1(base, ANNOTATIONS_AGENT "container_pipe_size", "1073741824", &max, &e));
+    ASSERT_EQ(max->agent.container_pipe_size, 1073741824);
     return 0;
 }

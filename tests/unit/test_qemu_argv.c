@@ -120,6 +120,10 @@ TEST(q35_kvm_vsock_virtiofs)
     struct hv_config cfg = base_config();
     cfg.vcpus = 2;
     cfg.tcg_tb_size_mib = 8; /* a TCG knob: no trace in a KVM command line */
+    /* The agent parameters Kata adds for debug_console_enabled and the
+     * container_pipe_size annotation, before the user's kernel_params. */
+    cfg.debug_console = true;
+    cfg.container_pipe_size = 262144;
     struct qemu_argv_choices ch = base_choices();
     ch.accel = HV_ACCEL_KVM;
     ch.transport = HV_TRANSPORT_VSOCK;
@@ -184,6 +188,50 @@ TEST(paths_with_commas_and_firmware_image)
     ch.console_path = NULL;
     ch.tsc_khz = 0;
     return check_golden("q35-image-commas", &cfg, &ch);
+}
+
+/* enable_mem_prealloc without a shared filesystem: anonymous RAM given a
+ * backend only to preallocate it; entropy_source names the rng file. */
+TEST(prealloc_ram_and_entropy_source)
+{
+    struct hv_config cfg = base_config();
+    cfg.shared_fs = HV_SHARED_FS_NONE;
+    cfg.max_memory_mib = 0;
+    cfg.mem_prealloc = true;
+    cfg.entropy_source = "/dev/random";
+    struct qemu_argv_choices ch = base_choices();
+    return check_golden("q35-tcg-prealloc-random", &cfg, &ch);
+}
+
+/* enable_hugepages with virtio-fs: the shared memfd comes from hugetlb and
+ * is preallocated; a comma in entropy_source is escaped. */
+TEST(hugepages_virtiofs)
+{
+    struct hv_config cfg = base_config();
+    cfg.hugepages = true;
+    cfg.entropy_source = "/dev/hw,rng";
+    struct qemu_argv_choices ch = base_choices();
+    return check_golden("q35-tcg-hugepages-virtiofs", &cfg, &ch);
+}
+
+/* The same without a shared filesystem: hugetlb memfd, not shared. */
+TEST(hugepages_no_shared_fs)
+{
+    struct hv_config cfg = base_config();
+    cfg.shared_fs = HV_SHARED_FS_NONE;
+    cfg.hugepages = true;
+    struct qemu_argv_choices ch = base_choices();
+    struct err e = ERR_INIT;
+    char **argv = NULL;
+    ASSERT_OK(qemu_argv_build(&cfg, &ch, &argv, &e));
+    bool found = false;
+    for (char **p = argv; *p; p++)
+        if (strcmp(*p, "memory-backend-memfd,id=mem0,size=256M,hugetlb=on,prealloc=on") == 0)
+            found = p[1] && strcmp(p[1], "-numa") == 0 && p[2] &&
+                    strcmp(p[2], "node,memdev=mem0") == 0;
+    qemu_argv_free(argv);
+    ASSERT_TRUE(found);
+    return 0;
 }
 
 static int expect_error(const struct hv_config *cfg, const struct qemu_argv_choices *ch,
