@@ -1,24 +1,34 @@
-/* shim/runtime_config.c: the [agent.kata] keys the shim hands on to the
- * guest. kernel_modules (after the pod's annotations) become the checked,
- * normalised items CreateSandbox sends; debug_console_enabled and the
- * container_pipe_size annotation reach struct hv_config, whose drivers put
- * them on the guest's command line (golden argv in test_qemu_argv). */
+/* shim/runtime_config.c: the keys the shim hands on, from the file and
+ * from pod annotations. [agent.kata]: kernel_modules (after the pod's
+ * annotations) become the checked, normalised items CreateSandbox sends;
+ * debug_console_enabled and the container_pipe_size annotation reach
+ * struct hv_config, whose drivers put them on the guest's command line
+ * (golden argv in test_qemu_argv). [runtime] disable_guest_seccomp and
+ * create_container_timeout go to agent_spec and agent_client;
+ * [hypervisor.qemu] entropy_source, enable_mem_prealloc and
+ * enable_hugepages to struct hv_config. An annotation setting a key this
+ * runtime does not implement is logged as a warning, not silently taken. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/log.h"
 #include "shim/runtime_config.h"
 #include "tests/harness/harness.h"
 
 #define AGENT_ANN "io.katacontainers.config.agent."
+#define SEC 1000000000ull
 
 static const char *const base_toml = "[hypervisor.qemu]\n"
                                      "path = \"/opt/kata-test/bin/qemu-system-x86_64\"\n"
                                      "kernel = \"/opt/kata-test/vmlinuz\"\n"
                                      "initrd = \"/opt/kata-test/initrd.img\"\n"
                                      "valid_hypervisor_paths = [\"/opt/kata-test/bin/*\"]\n"
-                                     "enable_annotations = []\n";
+                                     "enable_annotations = [\"entropy_source\", "
+                                     "\"enable_iommu\"]\n";
 
 static int write_text(const char *path, const char *text)
 {
@@ -29,15 +39,17 @@ static int write_text(const char *path, const char *text)
     return fclose(f) == 0 ? 0 : -EIO;
 }
 
-/* Loads base_toml plus agent_toml, with the annotations (a JSON object's
- * members, or NULL for no config.json). */
-static int load(const char *agent_toml, const char *annotations, struct runtime_config *rc,
-                struct err *e)
+/* Loads base_toml plus hv_toml in its section, runtime_toml under
+ * [runtime] and agent_toml under [agent.kata], with the annotations (a JSON
+ * object's members, or NULL for no config.json). */
+static int load_sections(const char *hv_toml, const char *runtime_toml, const char *agent_toml,
+                         const char *annotations, struct runtime_config *rc, struct err *e)
 {
-    char toml[256], json[256], text[2048];
+    char toml[256], json[256], text[4096];
     snprintf(toml, sizeof(toml), "%s/configuration.toml", test_tmpdir());
     snprintf(json, sizeof(json), "%s/config.json", test_tmpdir());
-    snprintf(text, sizeof(text), "%s\n[agent.kata]\n%s\n", base_toml, agent_toml);
+    snprintf(text, sizeof(text), "%s%s\n[runtime]\n%s\n[agent.kata]\n%s\n", base_toml, hv_toml,
+             runtime_toml, agent_toml);
     int r = write_text(toml, text);
     if (r < 0)
         return r;
@@ -48,6 +60,22 @@ static int load(const char *agent_toml, const char *annotations, struct runtime_
             return r;
     }
     return runtime_config_load(toml, annotations ? json : NULL, rc, e);
+}
+
+static int load(const char *agent_toml, const char *annotations, struct runtime_config *rc,
+                struct err *e)
+{
+    return load_sections("", "", agent_toml, annotations, rc, e);
+}
+
+/* The [hypervisor] and [runtime] keys, printing the error on failure. */
+static int load_hv(const char *hv_toml, const char *runtime_toml, const char *annotations,
+                   struct runtime_config *rc, struct err *e)
+{
+    int r = load_sections(hv_toml, runtime_toml, "", annotations, rc, e);
+    if (r < 0)
+        printf("#   %s\n", err_msg(e));
+    return r;
 }
 
 static struct runtime_config rc; /* ~40 KiB: off the stack */
@@ -168,5 +196,83 @@ TEST(check_module_fits)
     ASSERT_STREQ(buf, "loop");
     ASSERT_EQ(runtime_config_check_module("loop max=8", buf, sizeof(buf), &e), -ENAMETOOLONG);
     ASSERT_TRUE(strstr(err_msg(&e), "[agent.kata] kernel_modules") != NULL);
+    return 0;
+}
+
+TEST(defaults_drop_seccomp_and_wait_60s)
+{
+    struct err e = ERR_INIT;
+    ASSERT_OK(load_hv("", "", NULL, &rc, &e));
+    ASSERT_TRUE(!rc.guest_seccomp);
+    ASSERT_EQ(rc.create_container_timeout_ns, 60 * SEC);
+    struct hv_config hv;
+    runtime_config_to_hv(&rc, "/s", &hv);
+    ASSERT_STREQ(hv.entropy_source, "/dev/urandom");
+    ASSERT_TRUE(!hv.mem_prealloc && !hv.hugepages);
+    return 0;
+}
+
+TEST(file_values_reach_the_shim)
+{
+    struct err e = ERR_INIT;
+    ASSERT_OK(load_hv("entropy_source = \"/dev/random\"\nenable_hugepages = true\n",
+                   "disable_guest_seccomp = false\ncreate_container_timeout = 7\n", NULL, &rc,
+                   &e));
+    ASSERT_TRUE(rc.guest_seccomp);
+    ASSERT_EQ(rc.create_container_timeout_ns, 7 * SEC);
+    struct hv_config hv;
+    runtime_config_to_hv(&rc, "/s", &hv);
+    ASSERT_STREQ(hv.entropy_source, "/dev/random");
+    ASSERT_TRUE(hv.hugepages);
+    ASSERT_TRUE(hv.mem_prealloc); /* huge pages imply preallocation, as in Kata */
+    ASSERT_OK(load_hv("enable_mem_prealloc = true\n", "", NULL, &rc, &e));
+    runtime_config_to_hv(&rc, "/s", &hv);
+    ASSERT_TRUE(hv.mem_prealloc && !hv.hugepages);
+    return 0;
+}
+
+TEST(annotations_reach_the_shim)
+{
+    struct err e = ERR_INIT;
+    ASSERT_OK(load_hv("", "",
+                   "\"io.katacontainers.config.runtime.disable_guest_seccomp\": \"false\", "
+                   "\"io.katacontainers.config.runtime.create_container_timeout\": \"9\", "
+                   "\"io.katacontainers.config.hypervisor.entropy_source\": \"/dev/random\"",
+                   &rc, &e));
+    ASSERT_TRUE(rc.guest_seccomp);
+    ASSERT_EQ(rc.create_container_timeout_ns, 9 * SEC);
+    struct hv_config hv;
+    runtime_config_to_hv(&rc, "/s", &hv);
+    ASSERT_STREQ(hv.entropy_source, "/dev/random");
+    /* not in valid_entropy_sources: refused, naming the annotation */
+    e = (struct err)ERR_INIT;
+    ASSERT_EQ(load_hv("", "", "\"io.katacontainers.config.hypervisor.entropy_source\": \"/etc/x\"",
+                   &rc, &e),
+              -EPERM);
+    ASSERT_TRUE(strstr(err_msg(&e), "entropy_source"));
+    return 0;
+}
+
+TEST(annotation_of_an_unimplemented_key_warns)
+{
+    char path[256], log[4096];
+    snprintf(path, sizeof(path), "%s/log", test_tmpdir());
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ASSERT_OK(fd);
+    log_set_fd(fd);
+    struct err e = ERR_INIT;
+    int r = load_hv("", "",
+                 "\"io.katacontainers.config.hypervisor.enable_iommu\": \"true\", "
+                 "\"io.katacontainers.config.runtime.sandbox_cgroup_only\": \"true\"",
+                 &rc, &e);
+    log_set_fd(2);
+    ssize_t n = pread(fd, log, sizeof(log) - 1, 0);
+    close(fd);
+    log[n > 0 ? n : 0] = '\0';
+    ASSERT_OK(r);
+    ASSERT_TRUE(strstr(log, "config.json: annotations: [hypervisor.qemu] enable_iommu = true is "
+                            "not implemented by this runtime and has no effect"));
+    ASSERT_TRUE(strstr(log, "config.json: annotations: [runtime] sandbox_cgroup_only = true is "
+                            "not implemented"));
     return 0;
 }
