@@ -44,25 +44,10 @@ struct fixture {
 
 static int setup(struct fixture *f)
 {
-    char why[256] = "";
-    int r = agent_harness_start(&f->h);
-    if (r == -ENOENT)
-        return test_skip("%s", f->h.why);
-    if (r < 0)
+    int r = agent_harness_start_with_bundle(&f->h, f->bundle, sizeof(f->bundle));
+    if (r)
         return r;
-    snprintf(f->bundle, sizeof(f->bundle), "%s/bundle", f->h.dir);
-    if (agent_harness_bundle(f->bundle, why, sizeof(why)) < 0) {
-        agent_harness_stop(&f->h);
-        return test_skip("%s", why);
-    }
     return 0;
-}
-
-static int call_cid(struct fixture *f, const char *method, const char *cid, const char **msg)
-{
-    Grpc__StartContainerRequest req = GRPC__START_CONTAINER_REQUEST__INIT;
-    req.container_id = (char *)cid;
-    return agent_harness_call(&f->h, method, &req.base, EMPTY, NULL, msg);
 }
 
 /* Runs the probe with `rules` (n may be 0) and returns its output; *code
@@ -85,7 +70,8 @@ static int run(struct fixture *f, const char *cid, Grpc__LinuxDeviceCgroup **rul
     *code = agent_harness_call(&f->h, "CreateContainer", &req.base, EMPTY, NULL, msg);
     if (*code != 0)
         return 0;
-    if (call_cid(f, "StartContainer", cid, msg) != 0 || agent_harness_read_all(&f->h, cid, cid, false, out, size) < 0)
+    if (agent_harness_call_cid(&f->h, "StartContainer", cid, msg) != 0 ||
+        agent_harness_read_all(&f->h, cid, cid, false, out, size) < 0)
         return -1;
     Grpc__WaitProcessRequest w = GRPC__WAIT_PROCESS_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;
@@ -179,7 +165,7 @@ static int update_scenario(struct fixture *f, Grpc__LinuxDeviceCgroup **deny_nul
     req.exec_id = (char *)"dev-upd";
     req.oci = &s.spec;
     ASSERT_EQ(agent_harness_call(&f->h, "CreateContainer", &req.base, EMPTY, NULL, &msg), 0);
-    ASSERT_EQ(call_cid(f, "StartContainer", "dev-upd", &msg), 0);
+    ASSERT_EQ(agent_harness_call_cid(&f->h, "StartContainer", "dev-upd", &msg), 0);
     ASSERT_EQ(exec_probe(f, "dev-upd", "e1", out, sizeof(out)), 0);
     show("before update", out);
     ASSERT_TRUE(strstr(out, "zero-denied") != NULL);

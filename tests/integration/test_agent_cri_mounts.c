@@ -19,64 +19,6 @@
 
 #define EMPTY &google__protobuf__empty__descriptor
 
-static int call_cid(struct agent_harness *h, const char *method, const char *cid)
-{
-    Grpc__StartContainerRequest req = GRPC__START_CONTAINER_REQUEST__INIT;
-    const char *msg = NULL;
-    int code;
-
-    req.container_id = (char *)cid;
-    code = agent_harness_call(h, method, &req.base, EMPTY, NULL, &msg);
-    if (code != 0)
-        printf("#   %s: %d %s\n", method, code, msg ? msg : "");
-    return code;
-}
-
-/* The init process's stdout (the pty, for a terminal) until EOF. */
-static int read_stdout(struct agent_harness *h, const char *cid, char *buf, size_t size)
-{
-    size_t off = 0;
-
-    for (;;) {
-        Grpc__ReadStreamRequest req = GRPC__READ_STREAM_REQUEST__INIT;
-        ProtobufCMessage *resp = NULL;
-        req.container_id = (char *)cid;
-        req.exec_id = (char *)cid;
-        req.len = 32768;
-        int code = agent_harness_call(h, "ReadStdout", &req.base,
-                                      &grpc__read_stream_response__descriptor, &resp, NULL);
-        if (code != 0)
-            return -code;
-        Grpc__ReadStreamResponse *r = (Grpc__ReadStreamResponse *)resp;
-        size_t n = r->data.len;
-        if (n && off + n < size) {
-            memcpy(buf + off, r->data.data, n);
-            off += n;
-        }
-        protobuf_c_message_free_unpacked(resp, NULL);
-        if (n == 0)
-            break;
-    }
-    buf[off] = '\0';
-    return (int)off;
-}
-
-static int wait_status(struct agent_harness *h, const char *cid)
-{
-    Grpc__WaitProcessRequest req = GRPC__WAIT_PROCESS_REQUEST__INIT;
-    ProtobufCMessage *resp = NULL;
-    int st;
-
-    req.container_id = (char *)cid;
-    req.exec_id = (char *)cid;
-    if (agent_harness_call(h, "WaitProcess", &req.base, &grpc__wait_process_response__descriptor,
-                           &resp, NULL) != 0)
-        return -1;
-    st = ((Grpc__WaitProcessResponse *)resp)->status;
-    protobuf_c_message_free_unpacked(resp, NULL);
-    return st;
-}
-
 static int write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "we");
@@ -133,13 +75,13 @@ static int run(struct agent_harness *h, const char *bundle)
     if (code != 0)
         printf("#   CreateContainer: %d %s\n", code, msg ? msg : "");
     ASSERT_EQ(code, 0);
-    ASSERT_EQ(call_cid(h, "StartContainer", "cri1"), 0);
-    ASSERT_GE(read_stdout(h, "cri1", out, sizeof(out)), 0);
-    ASSERT_EQ(wait_status(h, "cri1"), 0);
+    ASSERT_EQ(agent_harness_call_cid(h, "StartContainer", "cri1", NULL), 0);
+    ASSERT_GE(agent_harness_read_all(h, "cri1", "cri1", false, out, sizeof(out)), 0);
+    ASSERT_EQ(agent_harness_wait(h, "cri1", "cri1"), 0);
     printf("#   output: %s", out);
     /* A pty turns \n into \r\n. */
     ASSERT_STREQ(out, "cri-pod\r\nseen\r\nro\r\n/dev/pts/0\r\n");
-    ASSERT_EQ(call_cid(h, "RemoveContainer", "cri1"), 0);
+    ASSERT_EQ(agent_harness_call_cid(h, "RemoveContainer", "cri1", NULL), 0);
     ASSERT_EQ(agent_harness_count_mounts(h->dir), 0);
     return 0;
 }

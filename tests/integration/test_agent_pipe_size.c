@@ -31,7 +31,7 @@ struct fixture {
 /* Starts an agent whose kernel command line is `cmdline`. */
 static int setup(struct fixture *f, const char *cmdline)
 {
-    char why[256] = "", path[400];
+    char path[400];
     snprintf(path, sizeof(path), "%s/cmdline-%d", test_tmpdir(), (int)getpid());
     FILE *fp = fopen(path, "w");
     if (!fp)
@@ -39,29 +39,9 @@ static int setup(struct fixture *f, const char *cmdline)
     fprintf(fp, "%s\n", cmdline);
     fclose(fp);
     setenv("KATA_AGENT_CMDLINE", path, 1);
-    int r = agent_harness_start(&f->h);
+    int r = agent_harness_start_with_bundle(&f->h, f->bundle, sizeof(f->bundle));
     unsetenv("KATA_AGENT_CMDLINE");
-    if (r == -ENOENT)
-        return test_skip("%s", f->h.why);
-    if (r < 0)
-        return r;
-    snprintf(f->bundle, sizeof(f->bundle), "%s/bundle", f->h.dir);
-    if (agent_harness_bundle(f->bundle, why, sizeof(why)) < 0) {
-        agent_harness_stop(&f->h);
-        return test_skip("%s", why);
-    }
-    return 0;
-}
-
-static int call_cid(struct fixture *f, const char *method, const char *cid)
-{
-    Grpc__StartContainerRequest req = GRPC__START_CONTAINER_REQUEST__INIT;
-    const char *msg = NULL;
-    req.container_id = (char *)cid;
-    int code = agent_harness_call(&f->h, method, &req.base, EMPTY, NULL, &msg);
-    if (code != 0)
-        printf("#   %s %s: %d %s\n", method, cid, code, msg ? msg : "");
-    return code;
+    return r;
 }
 
 static int create(struct fixture *f, const char *cid, const char *const *args)
@@ -185,7 +165,7 @@ TEST(container_and_exec_pipes_get_the_size)
 
     const char *init_args[] = {"sleep", init_arg, NULL};
     ASSERT_EQ(create(&f, "pipes", init_args), 0);
-    ASSERT_EQ(call_cid(&f, "StartContainer", "pipes"), 0);
+    ASSERT_EQ(agent_harness_call_cid(&f.h, "StartContainer", "pipes", NULL), 0);
     pid_t pid = wait_sleeper(init_arg);
     ASSERT_GT(pid, 0);
     printf("#   init %d: stdin %d, stdout %d, stderr %d\n", (int)pid, pipe_size_of(pid, 0),
@@ -228,7 +208,7 @@ TEST(a_size_the_kernel_refuses_is_not_fatal)
     snprintf(arg, sizeof(arg), "%d", 900000 + (int)getpid());
     const char *args[] = {"sleep", arg, NULL};
     ASSERT_EQ(create(&f, "big", args), 0);
-    ASSERT_EQ(call_cid(&f, "StartContainer", "big"), 0);
+    ASSERT_EQ(agent_harness_call_cid(&f.h, "StartContainer", "big", NULL), 0);
     pid_t pid = wait_sleeper(arg);
     ASSERT_GT(pid, 0);
     ASSERT_EQ(pipe_size_of(pid, 1), dflt);

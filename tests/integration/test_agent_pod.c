@@ -30,29 +30,10 @@ struct fixture {
 
 static int setup(struct fixture *f)
 {
-    char why[256] = "";
-    int r = agent_harness_start(&f->h);
-    if (r == -ENOENT)
-        return test_skip("%s", f->h.why);
-    if (r < 0)
+    int r = agent_harness_start_with_bundle(&f->h, f->bundle, sizeof(f->bundle));
+    if (r)
         return r;
-    snprintf(f->bundle, sizeof(f->bundle), "%s/bundle", f->h.dir);
-    if (agent_harness_bundle(f->bundle, why, sizeof(why)) < 0) {
-        agent_harness_stop(&f->h);
-        return test_skip("%s", why);
-    }
     return 0;
-}
-
-static int cid_call(struct fixture *f, const char *method, const char *cid)
-{
-    Grpc__StartContainerRequest req = GRPC__START_CONTAINER_REQUEST__INIT;
-    const char *msg = NULL;
-    req.container_id = (char *)cid;
-    int code = agent_harness_call(&f->h, method, &req.base, EMPTY, NULL, &msg);
-    if (code != 0)
-        printf("#   %s %s: %d %s\n", method, cid, code, msg ? msg : "");
-    return code;
 }
 
 static int create(struct fixture *f, struct agent_harness_spec *s, const char *cid)
@@ -81,7 +62,7 @@ static int remove_ctr(struct fixture *f, const char *cid)
 static int run(struct fixture *f, struct agent_harness_spec *s, const char *cid, char *out,
                size_t size)
 {
-    if (create(f, s, cid) != 0 || cid_call(f, "StartContainer", cid) != 0 ||
+    if (create(f, s, cid) != 0 || agent_harness_call_cid(&f->h, "StartContainer", cid, NULL) != 0 ||
         agent_harness_read_all(&f->h, cid, cid, false, out, size) < 0)
         return -1;
     int st = agent_harness_wait(&f->h, cid, cid);
@@ -184,7 +165,7 @@ TEST(pod_containers_and_the_sandbox_container_share_the_hostname)
     struct agent_harness_spec p;
     agent_harness_spec_init(&p, f.bundle, p_args);
     ASSERT_EQ(create(&f, &p, "pause"), 0);
-    ASSERT_EQ(cid_call(&f, "StartContainer", "pause"), 0);
+    ASSERT_EQ(agent_harness_call_cid(&f.h, "StartContainer", "pause", NULL), 0);
     const char *hostname_args[] = {"hostname", NULL};
     ASSERT_EQ(exec_run(&f, "pause", "h1", hostname_args, false, out, sizeof(out)), 0);
     ASSERT_STREQ(out, "the-pod\n");
@@ -281,7 +262,7 @@ TEST(exec_and_init_terminals_are_the_containers_pts)
     const char *sleeper[] = {"sleep", "60", NULL};
     agent_harness_spec_init(&s, f.bundle, sleeper);
     ASSERT_EQ(create(&f, &s, "tty-exec"), 0);
-    ASSERT_EQ(cid_call(&f, "StartContainer", "tty-exec"), 0);
+    ASSERT_EQ(agent_harness_call_cid(&f.h, "StartContainer", "tty-exec", NULL), 0);
     const char *tty_args[] = {"sh", "-c", "tty", NULL};
     ASSERT_EQ(exec_tty(&f, "tty-exec", "e1", tty_args, 0, 0), 0);
     ASSERT_GE(agent_harness_read_all(&f.h, "tty-exec", "e1", false, out, sizeof(out)), 0);

@@ -37,17 +37,9 @@ struct fixture {
 
 static int setup(struct fixture *f)
 {
-    char why[256] = "";
-    int r = agent_harness_start(&f->h);
-    if (r == -ENOENT)
-        return test_skip("%s", f->h.why);
-    if (r < 0)
+    int r = agent_harness_start_with_bundle(&f->h, f->bundle, sizeof(f->bundle));
+    if (r)
         return r;
-    snprintf(f->bundle, sizeof(f->bundle), "%s/bundle", f->h.dir);
-    if (agent_harness_bundle(f->bundle, why, sizeof(why)) < 0) {
-        agent_harness_stop(&f->h);
-        return test_skip("%s", why);
-    }
     snprintf(f->eph, sizeof(f->eph), "%s/sandbox/shm", f->h.dir);
     snprintf(f->local, sizeof(f->local), "%s/local/vol1", f->h.dir);
     snprintf(f->bind, sizeof(f->bind), "%s/bound", f->h.dir);

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "google/protobuf/empty.pb-c.h"
 #include "kata/health.pb-c.h"
 #include "lib/err.h"
 #include "lib/loop.h"
@@ -416,4 +417,35 @@ int agent_harness_wait(struct agent_harness *h, const char *cid, const char *eid
     int st = ((const Grpc__WaitProcessResponse *)resp)->status;
     protobuf_c_message_free_unpacked(resp, NULL);
     return st;
+}
+
+int agent_harness_start_with_bundle(struct agent_harness *h, char *bundle, size_t size)
+{
+    char why[256] = "";
+    int r = agent_harness_start(h);
+    if (r == -ENOENT)
+        return test_skip("%s", h->why);
+    if (r < 0)
+        return r;
+    snprintf(bundle, size, "%s/bundle", h->dir);
+    if (agent_harness_bundle(bundle, why, sizeof(why)) < 0) {
+        agent_harness_stop(h);
+        return test_skip("%s", why);
+    }
+    return 0;
+}
+
+int agent_harness_call_cid(struct agent_harness *h, const char *method, const char *cid,
+                           const char **ret_msg)
+{
+    Grpc__StartContainerRequest req = GRPC__START_CONTAINER_REQUEST__INIT;
+    const char *msg = NULL;
+    req.container_id = (char *)cid;
+    int code = agent_harness_call(h, method, &req.base, &google__protobuf__empty__descriptor,
+                                  NULL, &msg);
+    if (code != 0)
+        printf("#   %s %s: %d %s\n", method, cid, code, msg ? msg : "");
+    if (ret_msg)
+        *ret_msg = msg;
+    return code;
 }

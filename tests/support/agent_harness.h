@@ -39,6 +39,16 @@ int agent_harness_call(struct agent_harness *h, const char *method, const Protob
                        const ProtobufCMessageDescriptor *resp_type, ProtobufCMessage **ret_resp,
                        const char **ret_msg);
 
+/* agent_harness_start, then a busybox bundle in <h->dir>/bundle, whose path
+ * goes to bundle. TEST() convention: skips (agent stopped) when the agent
+ * or busybox is missing. */
+int agent_harness_start_with_bundle(struct agent_harness *h, char *bundle, size_t size);
+/* A call whose request is a container id alone (StartContainer's shape:
+ * Start, Remove, Pause, Resume...). Returns the gRPC code; a failure is
+ * printed as a test comment and its message goes to *ret_msg if given. */
+int agent_harness_call_cid(struct agent_harness *h, const char *method, const char *cid,
+                           const char **ret_msg);
+
 /* Reads a process's stdout (or stderr) to EOF with ReadStdout/ReadStderr
  * calls into buf, NUL-terminated; what does not fit in size-1 bytes is
  * dropped. Returns the length, or minus the gRPC code of a failed call. */
