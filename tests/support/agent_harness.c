@@ -20,6 +20,7 @@
 #include "lib/loop.h"
 #include "lib/transport.h"
 #include "lib/ttrpc/ttrpc.h"
+#include "tests/harness/harness.h"
 #include "tests/support/agent_harness.h"
 
 /* Every test program links the tests/support objects, also those without the test
