@@ -40,8 +40,8 @@ int agent_harness_call(struct agent_harness *h, const char *method, const Protob
                        const char **ret_msg);
 
 /* agent_harness_start, then a busybox bundle in <h->dir>/bundle, whose path
- * goes to bundle. TEST() convention: skips (agent stopped) when the agent
- * or busybox is missing. */
+ * goes to bundle. -ENOENT with the reason in h->why (agent stopped) when
+ * the agent or busybox is missing: the caller skips. */
 int agent_harness_start_with_bundle(struct agent_harness *h, char *bundle, size_t size);
 /* A call whose request is a container id alone (StartContainer's shape:
  * Start, Remove, Pause, Resume...). Returns the gRPC code; a failure is
